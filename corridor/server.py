@@ -1,0 +1,196 @@
+"""The one bootstrap every Corridor gRPC service uses.
+
+`start_server()` builds a grpc.aio server with: the error/identity/tracing interceptor, the
+standard health service and server reflection (so grpcurl and grpc_health_probe work), and binds
+to a port (0 = any). `serve_until_signalled()` is what each service's `main()` adds: on SIGTERM or
+Ctrl-C, health goes NOT_SERVING, the server stops with a grace period, then cleanups run
+(close the pool, flush telemetry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from corridor import telemetry
+from corridor.errors import CorridorError
+
+log = logging.getLogger("corridor.server")
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.so_reuseport", 0),
+]
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, from the `x-corridor-caller` metadata ("role:subject"). Issue #10 makes
+    this a signed credential; handlers already know who calls from day one."""
+
+    role: str
+    subject: str
+
+    @classmethod
+    def parse(cls, value: str) -> Caller:
+        role, _, subject = value.partition(":")
+        return cls(role or "anonymous", subject)
+
+
+ANONYMOUS = Caller("anonymous", "")
+CALLER: contextvars.ContextVar[Caller] = contextvars.ContextVar(
+    "corridor_caller", default=ANONYMOUS
+)
+
+
+def current_caller() -> Caller:
+    return CALLER.get()
+
+
+def _caller_from(metadata: Iterable[tuple[str, Any]] | None) -> Caller:
+    for k, v in metadata or ():
+        if k == "x-corridor-caller" and isinstance(v, str):
+            return Caller.parse(v)
+    return ANONYMOUS
+
+
+class CorridorInterceptor(grpc.aio.ServerInterceptor):
+    """Maps CorridorError to rich statuses, hides internals, records the caller, opens a span."""
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+async def _fail(context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
+    if isinstance(exc, CorridorError):
+        await context.abort_with_status(exc.to_status())
+    log.exception("unexpected error in %s", method, exc_info=exc)
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method} (see server log)")
+
+
+def _wrap_unary(
+    behavior: Callable[..., Awaitable[Any]], method: str
+) -> Callable[..., Awaitable[Any]]:
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        md = context.invocation_metadata()
+        CALLER.set(_caller_from(md))
+        with telemetry.server_span(method, md):
+            try:
+                return await behavior(request, context)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a status, never leaked
+                await _fail(context, method, exc)
+
+    return wrapped
+
+
+def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        CALLER.set(_caller_from(context.invocation_metadata()))
+        try:
+            async for item in behavior(request, context):
+                yield item
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            await _fail(context, method, exc)
+
+    return wrapped
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    service_names: tuple[str, ...]
+
+    async def stop(self, grace_s: float = 2.0) -> None:
+        for name in (*self.service_names, ""):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace_s)
+
+
+async def start_server(
+    registrations: Iterable[tuple[Callable[[Any, grpc.aio.Server], None], Any, str]],
+    bind: str = "127.0.0.1:0",
+) -> RunningServer:
+    """Start a server for (add_XServicer_to_server, servicer, full service name) triples."""
+    server = grpc.aio.server(interceptors=[CorridorInterceptor()], options=SERVER_OPTIONS)
+    names = []
+    for add, servicer, name in registrations:
+        add(servicer, server)
+        names.append(name)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    port = server.add_insecure_port(bind)
+    if port == 0:
+        raise OSError(f"could not bind {bind}")
+    await server.start()
+    for name in (*names, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, port, health_servicer, tuple(names))
+
+
+async def serve_until_signalled(
+    running: RunningServer, cleanups: Iterable[Callable[[], Awaitable[None]]] = ()
+) -> None:
+    """Block until SIGTERM/SIGINT, then drain and clean up (health first, then the server)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()
+    for cleanup in cleanups:
+        await cleanup()
+    telemetry.shutdown_tracing()
+
+
+def channel(target: str) -> grpc.aio.Channel:
+    """An insecure client channel with Corridor's message limits."""
+    return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+
+def service_name_of(descriptor_module: Any, service: str) -> str:
+    return descriptor_module.DESCRIPTOR.services_by_name[service].full_name
