@@ -63,20 +63,31 @@ CREATE INDEX transfers_pending_idx ON transfers (timeout_at_us) WHERE state = 2;
 ]
 
 
-async def migrate(conn) -> int:  # type: ignore[no-untyped-def]
-    """Apply pending migrations; returns the schema version. Safe to run concurrently."""
+async def migrate(  # type: ignore[no-untyped-def]
+    conn, component: str = "ledger", migrations: list[tuple[int, str, str]] | None = None
+) -> int:
+    """Apply a component's pending migrations in order, each once; returns its schema version.
+
+    Every component sharing a database (the ledger, a node's wallet tables, vouchers...) keeps
+    its own version line in `schema_migrations`. Safe to run concurrently."""
+    migrations = MIGRATIONS if migrations is None else migrations
     await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz DEFAULT now())"
+        "CREATE TABLE IF NOT EXISTS schema_migrations (component text NOT NULL,"
+        " version integer NOT NULL, name text NOT NULL, applied_at timestamptz DEFAULT now(),"
+        " PRIMARY KEY (component, version))"
     )
     async with conn.transaction():
         await conn.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-        for version, name, sql in MIGRATIONS:
+        rows = await conn.fetch(
+            "SELECT version FROM schema_migrations WHERE component = $1", component
+        )
+        done = {r["version"] for r in rows}
+        for version, name, sql in migrations:
             if version in done:
                 continue
             await conn.execute(sql)
             await conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
-            )
-    return max(v for v, _, _ in MIGRATIONS)
+                "INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
+                component, version, name,
+            )  # fmt: skip
+    return max(v for v, _, _ in migrations)
