@@ -1,0 +1,1 @@
+"""Programmable vouchers: purpose-bound e-CNY locked under CEL conditions (issue 7)."""
