@@ -485,6 +485,8 @@ def apply_overrides(scenario_dict: dict[str, Any], overrides: dict[str, Any]) ->
     out = copy.deepcopy(scenario_dict)
     for key, value in overrides.items():
         parts = _split_dotted(key)
+        if parts[0] == "stablecoin" and isinstance(out.get("stablecoin"), dict):
+            out["stablecoin"] = _expand_stablecoin_preset(out["stablecoin"])
         current: Any = out
         schema_path: list[str | int] = []
         for i, part in enumerate(parts):
@@ -514,6 +516,11 @@ def apply_overrides(scenario_dict: dict[str, Any], overrides: dict[str, Any]) ->
                 current[part] = value
             else:
                 if current.get(part) is None:
+                    if parts[i + 1].lstrip("-").isdigit():
+                        raise _fail(
+                            "overrides", None, here,
+                            "is not set here, so it has no items to index",
+                        )  # fmt: skip
                     current[part] = {}
                 current = current[part]
     return out
@@ -668,14 +675,44 @@ def _resolve_stablecoin(scenario: Scenario, docs: list[_Document]) -> None:
     # Lines come from the most derived file that states the section.
     doc = next((d for d in reversed(docs) if ("stablecoin",) in d.lines), docs[-1])
     lines = {path[1:]: line for path, (line, _) in doc.lines.items() if path[:1] == ("stablecoin",)}
+    section = dict(scenario.stablecoin)
+    # One clock per run: the scenario's start and length govern the comparator too.
+    for key, value in (("start_at", scenario.start_at), ("days", scenario.days)):
+        given = section.get(key)
+        if given is not None and _parse_clock(key, given) != value:
+            raise _fail(
+                doc.source, lines.get((key,)), f"stablecoin.{key}",
+                f"must match the scenario's {key} ({value}) or be left out (got {given})",
+            )  # fmt: skip
+        section[key] = value
     try:
         scenario._stablecoin_spec = stablecoin_spec.load_stablecoin_spec(
-            scenario.stablecoin, doc.source, lines=lines, field_prefix="stablecoin"
+            section, doc.source, lines=lines, field_prefix="stablecoin"
         )
     except stablecoin_spec.SpecError as exc:
         raise ScenarioError(
             [ScenarioProblem(exc.path, exc.line, exc.field or "stablecoin", exc.message)]
         ) from None
+
+
+def _parse_clock(key: str, value: Any) -> Any:
+    from corridor.scenario.schema import _parse_start_at
+
+    if key == "start_at":
+        return _parse_start_at(value)
+    return float(value) if isinstance(value, int | float) else value
+
+
+def _expand_stablecoin_preset(section: dict[str, Any]) -> dict[str, Any]:
+    """The section with its ``preset`` laid underneath, so overrides can reach preset keys."""
+    module = _optional_module("services.stablecoin.spec", "the stablecoin section")
+    name = section.get("preset")
+    if module is None or not isinstance(name, str) or name not in module.list_presets():
+        return section
+    read = getattr(module, "read_preset_data", None) or getattr(module, "_read_preset_data", None)
+    if read is None:
+        return section
+    return {**_deep_merge(read(name), section), "preset": name}
 
 
 def dump_scenario(scenario: Scenario) -> str:

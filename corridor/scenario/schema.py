@@ -760,7 +760,9 @@ class Scenario(ScenarioModel):
         if sum(k.share for k in self.kinds.by_index()) <= 0:
             problems.append((("kinds",), "at least one kind must have share > 0"))
         pair_codes = {f"{a}-{b}" for a in codes for b in codes if a != b}
-        for key in self.rails.correspondent.hops_by_corridor:
+        # The default table names CN-HK; only a table the file states must fit its corridors.
+        stated = "hops_by_corridor" in self.rails.correspondent.model_fields_set
+        for key in self.rails.correspondent.hops_by_corridor if stated else ():
             if key not in pair_codes:
                 problems.append(
                     (("rails", "correspondent", "hops_by_corridor", key),
@@ -848,6 +850,6 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 def _unknown(value: str, known: list[str], what: str) -> str:
     import difflib
 
-    close = difflib.get_close_matches(value, known, n=1)
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known[:12])})"
     return f"unknown {what} {value!r}{hint}"
