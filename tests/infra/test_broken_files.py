@@ -1,0 +1,270 @@
+"""The validators catch broken files: each test breaks a copy of infra/ and expects a finding.
+
+A check that passes on the real files proves little unless it fails on a broken one. Every
+mutation below is a mistake someone could make (a typo, a wrong port, a lost security
+setting), applied to a fresh copy of infra/ in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.infra import checks
+
+
+@pytest.fixture
+def infra_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "infra"
+    shutil.copytree(checks.INFRA_DIR, copy)
+    return copy
+
+
+def mutate(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Replace `old` with `new`, insisting that `old` is there: no silent non-mutation."""
+    text = path.read_text()
+    assert text.count(old) >= 1, f"{old!r} not in {path}; the mutation would test nothing"
+    path.write_text(text.replace(old, new, count))
+
+
+def build(infra: Path, kubectl: str, overlay: str = "local") -> checks.KubernetesBuild:
+    return checks.KubernetesBuild(checks.kustomize_build(infra / "k8s/overlays" / overlay, kubectl))
+
+
+def rules(infra: Path, kubectl: str, overlay: str = "local") -> list[str]:
+    built = build(infra, kubectl, overlay)
+    entrypoint = checks.dockerfile_entrypoint()
+    return checks.workload_problems(built, entrypoint) + checks.single_writer_problems(built)
+
+
+def assert_reported(problems: list[str], *fragments: str) -> None:
+    assert any(all(f in problem for f in fragments) for problem in problems), problems
+
+
+# ---- compose ------------------------------------------------------------------------------
+
+
+def test_compose_typo_breaks_the_schema(infra_copy: Path) -> None:
+    compose = infra_copy / "compose.yaml"
+    mutate(compose, '    ports: ["127.0.0.1:50060:50060"]', '    portz: ["127.0.0.1:50060:50060"]')
+    problems = checks.compose_schema_problems(checks.load_yaml(compose))
+    assert_reported(problems, "services.bridge", "portz")
+
+
+def test_compose_bad_value_breaks_the_schema(infra_copy: Path) -> None:
+    compose = infra_copy / "compose.yaml"
+    mutate(compose, "cn-node: {condition: service_healthy}", "cn-node: {condition: service_up}")
+    problems = checks.compose_schema_problems(checks.load_yaml(compose))
+    assert_reported(problems, "services.bridge.depends_on", "service_up")
+
+
+def test_duplicate_key_is_reported_with_its_line(infra_copy: Path) -> None:
+    compose = infra_copy / "compose.yaml"
+    mutate(
+        compose,
+        "  bridge:\n    <<: [*corridor-image, *hardening]\n",
+        "  bridge:\n    <<: [*corridor-image, *hardening]\n    image: corridor:latest\n"
+        "    image: postgres:16\n",
+    )
+    with pytest.raises(checks.InfraFileError, match=r"compose\.yaml:\d+: duplicate key 'image'"):
+        checks.load_yaml(compose)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragments"),
+    [
+        ("  read_only: true\n", "  read_only: false\n", ("services.cn-node", "read_only")),
+        ("  cap_drop: [ALL]\n", "  cap_drop: [NET_RAW]\n", ("services.bridge", "capabilities")),
+        ('  user: "10001:10001"\n  restart', '  user: "0:0"\n  restart', ("services.vouchers", "user")),
+        (
+            '["127.0.0.1:50051:50051"]',
+            '["50051:50051"]',
+            ("services.cn-node", "127.0.0.1 only"),
+        ),
+        (
+            '"/app/infra/grpc_health_check.py", "127.0.0.1:50052"]',
+            '"/app/infra/grpc_health_check.py", "127.0.0.1:50059"]',
+            ("services.hk-node", "bind port 50052"),
+        ),
+        (
+            "      bridge: {condition: service_healthy}",
+            "      bridges: {condition: service_healthy}",
+            ("services.locust-master.depends_on", "'bridges'"),
+        ),
+        ("image: jaegertracing/all-in-one:1.62.0", "image: jaegertracing/all-in-one", ("jaeger", "pinned")),
+        (
+            "./postgres/init-databases.sql:",
+            "./postgres/init-database.sql:",
+            ("services.postgres.volumes", "does not exist"),
+        ),
+    ],
+    ids=["writable-fs", "capabilities", "root-user", "public-port", "health-port", "depends-on",
+         "unpinned-image", "missing-mount"],
+)  # fmt: skip
+def test_compose_rule_breaks_are_reported(
+    infra_copy: Path, old: str, new: str, fragments: tuple[str, ...]
+) -> None:
+    compose = infra_copy / "compose.yaml"
+    mutate(compose, old, new)
+    assert_reported(checks.compose_problems(checks.load_yaml(compose), infra_copy), *fragments)
+
+
+def test_profiled_dependency_of_a_default_service_is_reported(infra_copy: Path) -> None:
+    compose = infra_copy / "compose.yaml"
+    mutate(compose, "    depends_on: *after-postgres\n    healthcheck:\n      test: [\"CMD\", \"python\", "
+           "\"/app/infra/grpc_health_check.py\", \"127.0.0.1:50061\"]",
+           "    depends_on: [jaeger]\n    healthcheck:\n      test: [\"CMD\", \"python\", "
+           "\"/app/infra/grpc_health_check.py\", \"127.0.0.1:50061\"]")  # fmt: skip
+    problems = checks.compose_problems(checks.load_yaml(compose), infra_copy)
+    assert_reported(problems, "services.vouchers.depends_on", "observability")
+
+
+# ---- kustomize and Kubernetes -------------------------------------------------------------
+
+
+def test_missing_resource_file_fails_the_build(infra_copy: Path, kubectl: str) -> None:
+    (infra_copy / "k8s/base/vouchers.yaml").unlink()
+    with pytest.raises(checks.KustomizeError, match="vouchers.yaml"):
+        build(infra_copy, kubectl)
+
+
+def test_unknown_kustomization_field_fails_the_build(infra_copy: Path, kubectl: str) -> None:
+    mutate(infra_copy / "k8s/base/kustomization.yaml", "resources:\n", "resourcez:\n")
+    with pytest.raises(checks.KustomizeError):
+        build(infra_copy, kubectl)
+
+
+def test_wrong_field_type_fails_the_kubernetes_schema(infra_copy: Path, kubectl: str) -> None:
+    mutate(infra_copy / "k8s/base/bridge.yaml", "  replicas: 1\n", '  replicas: "one"\n')
+    built = build(infra_copy, kubectl)
+    problems = checks.kubernetes_schema_problems(
+        built.by_kind["Deployment"]["bridge"], checks.KUBERNETES_VERSION_MIN
+    )
+    assert_reported(problems, "Deployment/bridge", "spec.replicas")
+
+
+def test_misspelled_field_fails_the_strict_schema(infra_copy: Path, kubectl: str) -> None:
+    mutate(infra_copy / "k8s/base/vouchers.yaml", "readinessProbe:", "readinesProbe:")
+    built = build(infra_copy, kubectl)
+    problems = checks.kubernetes_schema_problems(
+        built.by_kind["Deployment"]["vouchers"], checks.KUBERNETES_VERSION_MIN
+    )
+    assert_reported(problems, "readinesProbe")
+
+
+MutationCase = tuple[str, str, str, tuple[str, ...]]
+KUBERNETES_RULE_BREAKS: list[MutationCase] = [
+    (
+        "base/bridge.yaml",
+        "  selector:\n    app.kubernetes.io/name: bridge\n",
+        "  selector:\n    app.kubernetes.io/name: bridg\n",
+        ("Service/bridge", "matches no workload"),
+    ),
+    (
+        "base/supervision.yaml",
+        "              port: 50062\n            periodSeconds: 5",
+        "              port: 50069\n            periodSeconds: 5",
+        ("supervision", "readinessProbe", "50062"),
+    ),
+    (
+        "base/stablecoin.yaml",
+        "      targetPort: grpc",
+        "      targetPort: grcp",
+        ("Service/stablecoin", "grcp"),
+    ),
+    (
+        "base/vouchers.yaml",
+        "            readOnlyRootFilesystem: true",
+        "            readOnlyRootFilesystem: false",
+        ("vouchers/vouchers", "readOnlyRootFilesystem"),
+    ),
+    (
+        "base/nodes.yaml",
+        "        runAsUser: 10001",
+        "        runAsUser: 0",
+        ("cn-node/node", "runAsUser"),
+    ),
+    (
+        "base/postgres.yaml",
+        "              memory: 2Gi",
+        "              memory: 128Mi",
+        ("postgres/postgres", "memory request above its limit"),
+    ),
+    (
+        "base/nodes.yaml",
+        "                  name: corridor-database",
+        "                  name: corridor-databases",
+        ("cn-node", "corridor-databases"),
+    ),
+    (
+        "base/autoscaling.yaml",
+        "    name: vouchers\n  minReplicas",
+        "    name: th-node\n  minReplicas",
+        ("th-node", "must not be autoscaled"),
+    ),
+    (
+        "base/nodes.yaml",
+        "  replicas: 1\n",
+        "  replicas: 3\n",
+        ("cn-node", "exactly one replica"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("relative_path", "old", "new", "fragments"),
+    KUBERNETES_RULE_BREAKS,
+    ids=["service-selector", "probe-port", "target-port", "writable-fs", "root-uid",
+         "request-over-limit", "missing-secret", "autoscaled-node", "replicated-node"],
+)  # fmt: skip
+def test_kubernetes_rule_breaks_are_reported(
+    infra_copy: Path,
+    kubectl: str,
+    relative_path: str,
+    old: str,
+    new: str,
+    fragments: tuple[str, ...],
+) -> None:
+    mutate(infra_copy / "k8s" / relative_path, old, new)
+    assert_reported(rules(infra_copy, kubectl), *fragments)
+
+
+def test_component_without_namespace_is_reported(infra_copy: Path, kubectl: str) -> None:
+    overlay = infra_copy / "k8s/overlays/observability/kustomization.yaml"
+    mutate(overlay, "namespace: corridor\n", "")
+    assert_reported(rules(infra_copy, kubectl, "observability"), "otel-collector", "namespace")
+
+
+# ---- collector ----------------------------------------------------------------------------
+
+CollectorMutation = Callable[[dict], None]
+
+
+def _drop_jaeger_exporter(config: dict) -> None:
+    del config["exporters"]["otlp/jaeger"]
+
+
+def _unused_processor(config: dict) -> None:
+    config["processors"]["probabilistic_sampler"] = {"sampling_percentage": 10}
+
+
+def _limiter_not_first(config: dict) -> None:
+    config["service"]["pipelines"]["traces"]["processors"] = ["batch", "memory_limiter"]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "fragment"),
+    [
+        (_drop_jaeger_exporter, "'otlp/jaeger' is not defined"),
+        (_unused_processor, "probabilistic_sampler: defined but used by no pipeline"),
+        (_limiter_not_first, "memory_limiter must come first"),
+    ],
+    ids=["undefined-exporter", "unused-processor", "limiter-order"],
+)
+def test_collector_breaks_are_reported(breakage: CollectorMutation, fragment: str) -> None:
+    config = checks.load_yaml(checks.COLLECTOR_CONFIG)
+    breakage(config)
+    assert_reported(checks.collector_problems(config), fragment)
