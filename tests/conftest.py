@@ -36,3 +36,24 @@ async def fresh_db(pg_server_url: str):
         await pg.drop_database(url)
     except Exception:  # noqa: BLE001 - best effort cleanup
         pass
+
+
+@pytest.fixture
+async def make_db(pg_server_url: str):
+    """Factory of fresh databases (all dropped afterwards)."""
+    made: list[str] = []
+
+    async def make() -> str:
+        name = f"t_{os.getpid()}_{next(_counter)}"
+        url = pg.with_database(pg_server_url, name)
+        await pg.drop_database(url)
+        await pg.ensure_database(url)
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        try:
+            await pg.drop_database(url)
+        except Exception:  # noqa: BLE001
+            pass

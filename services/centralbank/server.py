@@ -266,11 +266,31 @@ async def create_server(
 
 
 async def _expire_forever(node: CentralBankNode, every_s: float = 1.0) -> None:
-    """Participants void their own timed-out pending transfers (the PvP protocol's bound)."""
-    while True:
-        await asyncio.sleep(every_s)
-        with contextlib.suppress(Exception):
-            await node.engine.expire_pending()
+    """Void ordinary timed-out pending transfers; for PvP legs ask the bridge's coordinator."""
+    import os
+
+    from bridge.pvp import resolve_timed_out_legs
+    from corridor.server import channel
+    from corridor.v1 import bridge_pb2, bridge_pb2_grpc
+
+    target = os.environ.get("CORRIDOR_BRIDGE_TARGET", "127.0.0.1:50060")
+    async with channel(target) as ch:
+        stub = bridge_pb2_grpc.BridgeStub(ch)
+
+        async def ask(ids: list[str]) -> dict[str, bool]:
+            resp = await stub.ResolvePayments(
+                bridge_pb2.ResolvePaymentsRequest(payment_ids=ids), timeout=5
+            )
+            return {d.payment_id: d.commit for d in resp.decisions}
+
+        while True:
+            await asyncio.sleep(every_s)
+            with contextlib.suppress(Exception):
+                await node.engine.expire_pending()
+            try:
+                await resolve_timed_out_legs(node.engine, ask)
+            except Exception as exc:  # noqa: BLE001 - bridge unreachable: legs stay pending, ask again
+                log.debug("could not resolve timed-out PvP legs yet: %s", exc)
 
 
 async def run(code: str, bind: str, database_url: str = "") -> None:

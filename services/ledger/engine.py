@@ -342,10 +342,20 @@ class LedgerEngine:
                 now_us, limit,
             )  # fmt: skip
 
-    async def expire_pending(self, now_us: int | None = None, limit: int = 1000) -> list[str]:
-        """Void every pending transfer whose timeout has passed (wall clock). Returns their ids."""
+    async def expire_pending(
+        self,
+        now_us: int | None = None,
+        limit: int = 1000,
+        exclude_kinds: tuple[str, ...] = ("pvp",),
+    ) -> list[str]:
+        """Void every pending transfer whose timeout has passed (wall clock). Returns their ids.
+
+        Kinds in `exclude_kinds` (PvP legs) are never expired unilaterally: their participant asks
+        the coordinator for the decision instead (bridge.pvp.resolve_timed_out_legs)."""
         now_us = now_us or time.time_ns() // 1000
-        rows = await self.timed_out_pending(now_us, limit)
+        rows = [
+            r for r in await self.timed_out_pending(now_us, limit) if r["kind"] not in exclude_kinds
+        ]
         if not rows:
             return []
         specs = [
@@ -575,11 +585,10 @@ class LedgerEngine:
             return TransferResult(C.PENDING_TRANSFER_ALREADY_VOIDED)
         if state == S_EXPIRED:
             return TransferResult(C.PENDING_TRANSFER_EXPIRED)
+        # A pending transfer past its timeout can still be posted until it is voided: for a PvP
+        # leg only the coordinator's decision may void it (see bridge/pvp.py), otherwise a
+        # participant timing out alone could leave a payment half-settled.
         expiring = isinstance(t, _ExpireSpec)
-        if not expiring and p.timeout_at_us and p.timeout_at_us <= now_us and t.post_pending_id:
-            # Past its timeout a pending transfer can no longer be posted (only voided/expired),
-            # so a participant that timed out and a late coordinator can never disagree.
-            return TransferResult(C.PENDING_TRANSFER_EXPIRED)
         amount = t.amount_minor or p.amount
         if t.post_pending_id and amount > p.amount:
             return TransferResult(C.EXCEEDS_PENDING_AMOUNT)
