@@ -109,10 +109,10 @@ class VoucherProgram:
     def validate(self) -> None:
         """Raise `ProgramError` for the first field that cannot be issued."""
         for name in ("program_id", "funder_id"):
-            _check_id(name, getattr(self, name))
+            check_party_id(name, getattr(self, name))
         for name in ("refund_to", "clawback_authority"):
             if getattr(self, name):
-                _check_id(name, getattr(self, name))
+                check_party_id(name, getattr(self, name))
         if not isinstance(self.amount_minor, int) or not 0 < self.amount_minor <= INT64_MAX:
             raise ProgramError("amount_minor", "must be a positive integer number of minor units")
         if not known_currency(self.currency):
@@ -140,7 +140,7 @@ class VoucherProgram:
                     name, f"at most {MAX_LISTED_WALLETS} wallets; use a rule instead"
                 )
             for index, value in enumerate(values):
-                _check_id(f"{name}[{index}]", value)
+                check_party_id(f"{name}[{index}]", value)
 
     def _validate_caps(self) -> None:
         for name in ("per_payment_cap_minor", "cumulative_cap_minor"):
@@ -236,7 +236,8 @@ class VoucherProgram:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _check_id(name: str, value: str) -> None:
+def check_party_id(name: str, value: str) -> None:
+    """Wallet, party and program ids: short, pseudonymous, safe inside ledger account ids."""
     if not isinstance(value, str) or not _ID_RE.match(value):
         raise ProgramError(name, "must be 1-64 characters: letters, digits, '_', '.', ':', '-'")
 
