@@ -627,23 +627,31 @@ def _autoscaler_problems(build: KubernetesBuild) -> Problems:
     return problems
 
 
-def single_writer_problems(build: KubernetesBuild) -> Problems:
-    """Each central-bank node is the single writer of its ledger: one pod, ever."""
+def single_instance_problems(build: KubernetesBuild, image_entrypoint: list[str]) -> Problems:
+    """Every Corridor server runs as one pod, ever.
+
+    Nodes, bridge and vouchers each own a ledger through a LedgerEngine, the single writer of
+    its database (a session advisory lock refuses a second one); supervision is the one
+    consumer of each posting feed; the stablecoin rail is one simulated chain. A second
+    replica, an autoscaler, or a rolling update that overlaps two pods breaks that.
+    """
     problems: Problems = []
     autoscaled = {
         autoscaler["spec"]["scaleTargetRef"]["name"]
         for autoscaler in build.by_kind.get("HorizontalPodAutoscaler", {}).values()
     }
     for name, workload in build.workloads().items():
-        labels = workload["spec"]["template"]["metadata"].get("labels", {})
-        if labels.get("app.kubernetes.io/component") != "central-bank-node":
+        container = pod_spec(workload)["containers"][0]
+        if container.get("image") != CORRIDOR_IMAGE:
             continue
+        if bind_port(container_argv(container, image_entrypoint)) is None:
+            continue  # not a Corridor server (Locust, Dask)
         if workload["spec"].get("replicas") != 1:
-            problems.append(f"{name}: a central-bank node must run exactly one replica")
+            problems.append(f"{name}: a Corridor server must run exactly one replica")
         if workload["spec"].get("strategy", {}).get("type") != "Recreate":
-            problems.append(f"{name}: a node rollout must be Recreate (never two writers)")
+            problems.append(f"{name}: a Corridor server's rollout must be Recreate")
         if name in autoscaled:
-            problems.append(f"{name}: a central-bank node must not be autoscaled")
+            problems.append(f"{name}: a Corridor server must not be autoscaled")
     return problems
 
 

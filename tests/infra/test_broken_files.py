@@ -37,7 +37,9 @@ def build(infra: Path, kubectl: str, overlay: str = "local") -> checks.Kubernete
 def rules(infra: Path, kubectl: str, overlay: str = "local") -> list[str]:
     built = build(infra, kubectl, overlay)
     entrypoint = checks.dockerfile_entrypoint()
-    return checks.workload_problems(built, entrypoint) + checks.single_writer_problems(built)
+    return checks.workload_problems(built, entrypoint) + checks.single_instance_problems(
+        built, entrypoint
+    )
 
 
 def assert_reported(problems: list[str], *fragments: str) -> None:
@@ -200,16 +202,16 @@ KUBERNETES_RULE_BREAKS: list[MutationCase] = [
         ("cn-node", "corridor-databases"),
     ),
     (
-        "base/autoscaling.yaml",
-        "    name: vouchers\n  minReplicas",
-        "    name: th-node\n  minReplicas",
-        ("th-node", "must not be autoscaled"),
+        "base/vouchers.yaml",
+        "  replicas: 1\n",
+        "  replicas: 2\n",
+        ("vouchers", "exactly one replica"),
     ),
     (
-        "base/nodes.yaml",
-        "  replicas: 1\n",
-        "  replicas: 3\n",
-        ("cn-node", "exactly one replica"),
+        "base/bridge.yaml",
+        "    type: Recreate\n",
+        "    type: RollingUpdate\n",
+        ("bridge", "must be Recreate"),
     ),
 ]
 
@@ -218,7 +220,7 @@ KUBERNETES_RULE_BREAKS: list[MutationCase] = [
     ("relative_path", "old", "new", "fragments"),
     KUBERNETES_RULE_BREAKS,
     ids=["service-selector", "probe-port", "target-port", "writable-fs", "root-uid",
-         "request-over-limit", "missing-secret", "autoscaled-node", "replicated-node"],
+         "request-over-limit", "missing-secret", "replicated-ledger", "rolling-writer"],
 )  # fmt: skip
 def test_kubernetes_rule_breaks_are_reported(
     infra_copy: Path,
@@ -230,6 +232,20 @@ def test_kubernetes_rule_breaks_are_reported(
 ) -> None:
     mutate(infra_copy / "k8s" / relative_path, old, new)
     assert_reported(rules(infra_copy, kubectl), *fragments)
+
+
+def test_autoscaled_server_is_reported(infra_copy: Path, kubectl: str) -> None:
+    hpa = infra_copy / "k8s/base/bridge-hpa.yaml"
+    hpa.write_text(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: bridge}\n"
+        "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: bridge}\n"
+        "  minReplicas: 1\n  maxReplicas: 4\n"
+    )
+    mutate(infra_copy / "k8s/base/kustomization.yaml", "  - stablecoin.yaml\n",
+           "  - stablecoin.yaml\n  - bridge-hpa.yaml\n")  # fmt: skip
+    problems = rules(infra_copy, kubectl)
+    assert_reported(problems, "bridge", "must not be autoscaled")
+    assert_reported(problems, "HPA/bridge", "single-instance (Recreate)")
 
 
 def test_component_without_namespace_is_reported(infra_copy: Path, kubectl: str) -> None:

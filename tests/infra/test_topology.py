@@ -55,8 +55,8 @@ def test_command_lines_agree(
     compose: dict[str, Any], full_build: checks.KubernetesBuild, image_entrypoint: list[str]
 ) -> None:
     for name, service in compose["services"].items():
-        if service["image"] != checks.CORRIDOR_IMAGE:
-            continue  # third-party images differ only in mount paths
+        if name == "otel-collector":
+            continue  # the config file is mounted at a different path on each side
         compose_argv = checks.compose_argv(service, image_entrypoint)
         container = _kubernetes_container(full_build, name)
         kubernetes_argv = [
