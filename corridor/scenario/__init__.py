@@ -27,13 +27,14 @@ from corridor.scenario.loader import (
     load_scenario_text,
     parse_overrides,
 )
-from corridor.scenario.rails import Rail, RailChoice, RailDecision, RailQuotes, RailStress
+from corridor.scenario.rails import NO_RAIL, Rail, RailChoice, RailDecision, RailQuotes, RailStress
 from corridor.scenario.schema import KIND_NAMES, RAIL_NAMES, Scenario
 from corridor.scenario.stress import StressSchedule
 
 __all__ = [
     "BUCKET_S",
     "KIND_NAMES",
+    "NO_RAIL",
     "RAIL_NAMES",
     "CorrespondentModel",
     "CorrespondentSettlement",

@@ -5,11 +5,13 @@ For each payment and each rail r the payer weighs
     U_r = asc_r + asc_by_kind[kind]_r
           + cost_per_pct * (total cost as % of the amount)
           + time_per_log_hour * ln(1 + hours until the payee is credited)
-          + unavailable * [rail closed now]                        (bank hours, outages)
+          + unavailable * [rail closed now]      (outside bank hours; the wait is in the time too)
           + news_r * flight-to-safety intensity                    (stress)
           + peg_discount_per_pct * (stablecoin discount in %)      (stablecoin only)
 
-and picks r with probability exp(U_r) / sum exp(U_s) over the rails it can use. Access is
+and picks r with probability exp(U_r) / sum exp(U_s) over the rails it can use: a rail
+that is down (a scheduled outage, or marked unavailable by the engine) is no option, and a
+payment with no option left gets rail -1 (NO_RAIL: it cannot be sent now). Access is
 a property of the payer wallet (a seeded hash, so the same wallet keeps or lacks CBDC or
 stablecoin access all run long); correspondent banking is the fallback every payer has.
 
@@ -37,6 +39,8 @@ from corridor.scenario.fees import fee_minor, usd_to_minor
 from corridor.scenario.schema import KIND_NAMES, RAIL_NAMES, Scenario
 from corridor.scenario.streams import STREAM_ACCESS, STREAM_RAIL_CHOICE, uniform_from_keys
 from corridor.scenario.stress import StressSchedule
+
+NO_RAIL = -1  # no rail can take the payment right now
 
 
 class Rail(IntEnum):
@@ -71,8 +75,9 @@ class RailQuotes:
 
     cost_usd_minor: NDArray[np.int64]  # (n, 3)
     time_s: NDArray[np.float64]  # (n, 3) initiation to payee credit
-    open_now: NDArray[np.bool_]  # (n, 3) rail accepting payments at created_at
-    access: NDArray[np.bool_]  # (n, 3) payer can use the rail at all
+    open_now: NDArray[np.bool_]  # (n, 3) open at created_at (else time_s includes the wait)
+    up: NDArray[np.bool_]  # (n, 3) not down (outage, or the engine marked it unavailable)
+    access: NDArray[np.bool_]  # (n, 3) the payer's wallet can use the rail at all
 
     def cost_pct(self, amount_usd_minor: NDArray[np.int64]) -> NDArray[np.float64]:
         return 100.0 * self.cost_usd_minor / np.maximum(amount_usd_minor, 1)[:, None]
@@ -80,16 +85,17 @@ class RailQuotes:
 
 @dataclass(frozen=True)
 class RailDecision:
-    rail: NDArray[np.int8]  # Rail per payment
+    rail: NDArray[np.int8]  # Rail per payment, NO_RAIL (-1) when every option is down
     probability: NDArray[np.float64]  # (n, 3) choice probabilities
     quotes: RailQuotes
     news: NDArray[np.float64]  # flight-to-safety intensity each payment saw
 
     def shares(self) -> dict[str, float]:
-        """Share of payments by rail name (counts)."""
+        """Share of payments by rail name (counts); ``none`` for payments with no rail."""
         n = max(len(self.rail), 1)
-        counts = np.bincount(self.rail, minlength=3)
-        return {name: float(counts[i] / n) for i, name in enumerate(RAIL_NAMES)}
+        out = {name: float((self.rail == i).sum() / n) for i, name in enumerate(RAIL_NAMES)}
+        none = float((self.rail == NO_RAIL).sum() / n)
+        return {**out, "none": none} if none else out
 
 
 class RailChoice:
@@ -155,26 +161,31 @@ class RailChoice:
         cost[:, Rail.CORRESPONDENT] = corr.cost_usd_minor
         time_s[:, Rail.CORRESPONDENT] = corr.settle_s - t
 
+        # Closed for the night or the weekend: the payer waits for the opening (soft).
         open_now = np.ones((n, 3), dtype=bool)
-        payer_hours = self._payer_bank_open(batch)
-        if not rails.cbdc.available_24_7:
-            open_now[:, Rail.CBDC] = payer_hours
-        if not rails.stablecoin.ramps_24_7:
-            open_now[:, Rail.STABLECOIN] = payer_hours
-        open_now[:, Rail.CBDC] &= stress.cbdc_available
-        open_now[:, Rail.STABLECOIN] &= stress.stablecoin_available
+        for r, spec_24_7 in ((Rail.CBDC, rails.cbdc.available_24_7),
+                             (Rail.STABLECOIN, rails.stablecoin.ramps_24_7)):  # fmt: skip
+            if not spec_24_7:
+                wait = self._wait_for_payer_bank(batch)
+                open_now[:, r] = wait == 0
+                time_s[:, r] += wait
+        # Down (an outage, or the engine says the rail cannot take payments): not an option.
+        up = np.ones((n, 3), dtype=bool)
+        up[:, Rail.CBDC] &= stress.cbdc_available
+        up[:, Rail.STABLECOIN] &= stress.stablecoin_available
         for r, name in enumerate(RAIL_NAMES):
-            open_now[:, r] &= ~self.schedule.rail_down(t, name)
-        return RailQuotes(cost, time_s, open_now, self._payer_access(batch, stress, t))
+            up[:, r] &= ~self.schedule.rail_down(t, name)
+        return RailQuotes(cost, time_s, open_now, up, self._payer_access(batch, stress, t))
 
-    def _payer_bank_open(self, batch: PaymentBatch) -> NDArray[np.bool_]:
+    def _wait_for_payer_bank(self, batch: PaymentBatch) -> NDArray[np.float64]:
+        """Seconds until the payer's banks next open (0 while open)."""
         epoch = batch.created_at_s + self.scenario.start_epoch_s
-        out = np.zeros(len(batch), dtype=bool)
+        wait = np.zeros(len(batch))
         for j, cal in enumerate(self._calendars):
             m = batch.from_j == j
             if m.any():
-                out[m] = cal.is_open(epoch[m])
-        return out
+                wait[m] = cal.next_open(epoch[m]) - epoch[m]
+        return wait
 
     def _payer_access(
         self, batch: PaymentBatch, stress: RailStress, t: NDArray[np.float64]
@@ -200,7 +211,8 @@ class RailChoice:
     def utilities(
         self, batch: PaymentBatch, quotes: RailQuotes, stress: RailStress = RailStress()
     ) -> NDArray[np.float64]:
-        """Systematic utility per (payment, rail); -inf where the payer has no access."""
+        """Systematic utility per (payment, rail); -inf where the rail is down or the payer
+        has no access to it."""
         spec = self.spec
         hours = np.maximum(quotes.time_s, 0.0) / 3600.0
         u = (
@@ -212,7 +224,7 @@ class RailChoice:
         news = self._news(batch.created_at_s, stress)
         u += news[:, None] * self._news_weight[None, :]
         u[:, Rail.STABLECOIN] += spec.stress.peg_discount_per_pct * 100.0 * stress.peg_discount
-        return np.where(quotes.access, u, -np.inf)
+        return np.where(quotes.access & quotes.up, u, -np.inf)
 
     def choose(self, batch: PaymentBatch, stress: RailStress = RailStress()) -> RailDecision:
         """Pick a rail per payment (seeded, deterministic per payment id)."""
@@ -227,7 +239,6 @@ class RailChoice:
         cum = np.cumsum(prob, axis=1)
         rail = (draw > cum[:, 0]).astype(np.int8) + (draw > cum[:, 1]).astype(np.int8)
         # Guard rounding at the top end: never choose a rail with zero probability.
-        rail = np.where(prob[np.arange(len(rail)), rail] > 0, rail, np.argmax(prob, axis=1)).astype(
-            np.int8
-        )
+        rail = np.where(prob[np.arange(len(rail)), rail] > 0, rail, np.argmax(prob, axis=1))
+        rail = np.where(total[:, 0] > 0, rail, NO_RAIL).astype(np.int8)
         return RailDecision(rail, prob, quotes, self._news(batch.created_at_s, stress))
