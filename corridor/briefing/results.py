@@ -72,16 +72,13 @@ def sentence(text: str) -> str:
 def dig(data: Any, *keys: str | int) -> Any:
     """``data[k1][k2]...`` or ``None`` when any step is missing or of the wrong shape."""
     for key in keys:
-        if (
-            isinstance(key, int)
-            and isinstance(data, list)
-            and -len(data) <= key < len(data)
-            or isinstance(data, Mapping)
-            and key in data
-        ):
+        if isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
             data = data[key]
-        else:
-            return None
+            continue
+        if isinstance(data, Mapping) and key in data:
+            data = data[key]
+            continue
+        return None
     return data
 
 

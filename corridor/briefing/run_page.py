@@ -690,21 +690,21 @@ def _rail_share_figure(run: RunResults) -> str:
     cols = {
         r: run.timeseries_column(f"{r}_payments") for r in ("cbdc", "stablecoin", "correspondent")
     }
-    cols = {r: c for r, c in cols.items() if c is not None}
-    if len(cols) < 2:
+    present = {r: c for r, c in cols.items() if c is not None}
+    if len(present) < 2:
         return doc.absent_figure(
             "fig-rail-share",
             "Where the payments went",
             "Payments per rail over time (timeseries.csv *_payments)",
         )
     days, x_axis, weekends = _time_axis(run)
-    frame = pd.DataFrame({r: c.fillna(0).to_numpy(dtype=float) for r, c in cols.items()})
+    frame = pd.DataFrame({r: c.fillna(0).to_numpy(dtype=float) for r, c in present.items()})
     # Smooth over ~1/24 of the run so the story is not lost in interval noise.
     window = max(1, len(frame) // 24)
     smooth = frame.rolling(window, min_periods=1).mean()
     totals = smooth.sum(axis=1).replace(0, np.nan)
     shares = smooth.div(totals, axis=0)
-    lines = [sc.Line(rail_name(r), days, shares[r].to_numpy(), doc.rail_colour(r)) for r in cols]
+    lines = [sc.Line(rail_name(r), days, shares[r].to_numpy(), doc.rail_colour(r)) for r in present]
     svg = sc.line_chart(
         lines,
         title="Share of corridor payments by rail",
@@ -950,7 +950,7 @@ def _seed_claim(assumptions: list[Mapping[str, Any]]) -> tuple[Mapping[str, Any]
         if str(item.get("kind", "")).lower() == "seed-claim":
             value = item.get("value")
             loss = bondmath.SEED_CLAIM_LOSS
-            if humanize.is_number(value):
+            if isinstance(value, int | float) and humanize.is_number(value):
                 loss = float(value) if abs(float(value)) <= 1 else float(value) / 100
             elif isinstance(value, str) and value.strip().endswith("%"):
                 try:

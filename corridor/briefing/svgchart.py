@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+import numpy as np
+
 FONT_SIZE = 12.0
 SMALL_FONT_SIZE = 11.0
 INK = "#1f2328"
@@ -24,6 +26,8 @@ GRID = "#e3e6ea"
 AXIS = "#9aa3ad"
 
 Formatter = Callable[[float], str]
+# Series may be lists or numpy arrays; NaN marks a gap.
+Values = Sequence[float] | np.ndarray
 
 
 def _fmt_default(value: float) -> str:
@@ -244,8 +248,8 @@ class Line:
     """One series. ``step=True`` draws a staircase (an empirical CDF)."""
 
     label: str
-    xs: Sequence[float]
-    ys: Sequence[float]
+    xs: Values
+    ys: Values
     colour: str
     width: float = 2.0
     dashed: bool = False
@@ -256,9 +260,9 @@ class Line:
 class Band:
     """A filled band between ``lows`` and ``highs`` (a quantile fan)."""
 
-    xs: Sequence[float]
-    lows: Sequence[float]
-    highs: Sequence[float]
+    xs: Values
+    lows: Values
+    highs: Values
     colour: str
     opacity: float = 0.18
     label: str = ""
@@ -327,7 +331,7 @@ def _path(points: Sequence[tuple[float, float]], step: bool) -> str:
     return "".join(out)
 
 
-def _segments(xs: Sequence[float], ys: Sequence[float]) -> list[list[tuple[float, float]]]:
+def _segments(xs: Values, ys: Values) -> list[list[tuple[float, float]]]:
     """Split a series at missing values so gaps stay gaps."""
     runs: list[list[tuple[float, float]]] = [[]]
     for xv, yv in zip(xs, ys, strict=False):

@@ -125,7 +125,9 @@ def load_paths(sweep: SweepResults) -> RunPaths | None:
         return None
     end = max(float(f["t_s"].max()) for _, f in series) / SECONDS_PER_DAY
     grid = np.linspace(0.0, end, GRID_POINTS)
-    price, red, below = [], [], {}
+    price: list[np.ndarray] = []
+    red: list[np.ndarray] = []
+    below: dict[str, float] = {}
     for run_id, frame in series:
         t = frame["t_s"].to_numpy(dtype=float) / SECONDS_PER_DAY
         for name, sink in (("stablecoin_price", price), ("redemptions_cum_pct", red)):
@@ -349,7 +351,11 @@ def settlement_quantiles_figure(sweep: SweepResults) -> str:
             rows.append(
                 sc.QuantileRow(
                     f"{rail_name(rail)} · {label}",
-                    *map(float, q),
+                    float(q[0]),
+                    float(q[1]),
+                    float(q[2]),
+                    float(q[3]),
+                    float(q[4]),
                     colour=doc.rail_colour(rail),
                     note=f"n = {len(v)}",
                 )
