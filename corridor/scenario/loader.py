@@ -23,7 +23,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from corridor.scenario.schema import Scenario
+from corridor.scenario.schema import Scenario, parse_start_at
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -696,10 +696,8 @@ def _resolve_stablecoin(scenario: Scenario, docs: list[_Document]) -> None:
 
 
 def _parse_clock(key: str, value: Any) -> Any:
-    from corridor.scenario.schema import _parse_start_at
-
     if key == "start_at":
-        return _parse_start_at(value)
+        return parse_start_at(value)
     return float(value) if isinstance(value, int | float) else value
 
 

@@ -93,7 +93,9 @@ class RailDecision:
     def shares(self) -> dict[str, float]:
         """Share of payments by rail name (counts); ``none`` for payments with no rail."""
         n = max(len(self.rail), 1)
-        out = {name: float((self.rail == i).sum() / n) for i, name in enumerate(RAIL_NAMES)}
+        out: dict[str, float] = {
+            name: float((self.rail == i).sum() / n) for i, name in enumerate(RAIL_NAMES)
+        }
         none = float((self.rail == NO_RAIL).sum() / n)
         return {**out, "none": none} if none else out
 
@@ -163,12 +165,12 @@ class RailChoice:
 
         # Closed for the night or the weekend: the payer waits for the opening (soft).
         open_now = np.ones((n, 3), dtype=bool)
-        for r, spec_24_7 in ((Rail.CBDC, rails.cbdc.available_24_7),
-                             (Rail.STABLECOIN, rails.stablecoin.ramps_24_7)):  # fmt: skip
+        for rail, spec_24_7 in ((Rail.CBDC, rails.cbdc.available_24_7),
+                                (Rail.STABLECOIN, rails.stablecoin.ramps_24_7)):  # fmt: skip
             if not spec_24_7:
                 wait = self._wait_for_payer_bank(batch)
-                open_now[:, r] = wait == 0
-                time_s[:, r] += wait
+                open_now[:, rail] = wait == 0
+                time_s[:, rail] += wait
         # Down (an outage, or the engine says the rail cannot take payments): not an option.
         up = np.ones((n, 3), dtype=bool)
         up[:, Rail.CBDC] &= stress.cbdc_available

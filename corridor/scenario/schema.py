@@ -55,6 +55,18 @@ Problem = tuple[tuple[str | int, ...], str]
 # --------------------------------------------------------------------------- value types
 
 
+def _weekend_sat_sun() -> list[Weekday]:
+    return ["sat", "sun"]
+
+
+def _trade_leans_on_banks() -> dict[KindName, dict[RailName, float]]:
+    return {"trade": {"correspondent": 1.5}}
+
+
+def _per_rail(cbdc: float, stablecoin: float, correspondent: float) -> dict[RailName, float]:
+    return {"cbdc": cbdc, "stablecoin": stablecoin, "correspondent": correspondent}
+
+
 # Value parsers raise ValueError even for a wrong type: pydantic reports a ValueError as a
 # validation error at the field, whereas a TypeError would escape as a traceback.
 
@@ -139,7 +151,7 @@ def _format_rate(rate: Fraction) -> str:
     return f"{rate.numerator}/{rate.denominator}"
 
 
-def _parse_start_at(value: Any) -> Any:
+def parse_start_at(value: Any) -> Any:
     """ISO datetime in UTC; naive values are read as UTC, others converted to UTC."""
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
@@ -212,7 +224,7 @@ class Jurisdiction(ScenarioModel):
         description="Fixed offset from UTC, e.g. '+08:00' (no daylight saving modelled)."
     )
     weekend: list[Weekday] = Field(
-        default_factory=lambda: ["sat", "sun"], description="Non-business weekdays."
+        default_factory=_weekend_sat_sun, description="Non-business weekdays."
     )
     holidays: list[date] = Field(default_factory=list, description="Bank holidays (local dates).")
     bank_open: HourOfDay = Field(9.0, description="Local hour banks open (credits posted).")
@@ -458,7 +470,7 @@ class Intermediary(ScenarioModel):
 
     name: str = Field("US", description="Label of the clearing centre.")
     utc_offset: UtcOffsetMinutes = Field(-300, description="Its UTC offset (New York: -05:00).")
-    weekend: list[Weekday] = Field(default_factory=lambda: ["sat", "sun"])
+    weekend: list[Weekday] = Field(default_factory=_weekend_sat_sun)
     holidays: list[date] = Field(default_factory=list)
     cutoff: HourOfDay = Field(17.0, description="Local cut-off for same-day forwarding.")
 
@@ -494,7 +506,7 @@ class CorrespondentRail(ScenarioModel):
         default_factory=lambda: dict(DEFAULT_SETTLEMENT_DAYS),  # type: ignore[arg-type]
         description="Value date T+N in business days by kind.",
     )
-    intermediary: Intermediary = Field(default_factory=Intermediary)
+    intermediary: Intermediary = Field(default_factory=lambda: Intermediary.model_validate({}))
     exception_rate: Probability = Field(
         0.02, description="Share of payments held for repair/compliance (delayed)."
     )
@@ -506,20 +518,23 @@ class CorrespondentRail(ScenarioModel):
     @field_validator("fixed_fee_usd_per_hop", "fx_margin_bps", "settlement_days", mode="before")
     @classmethod
     def _over_kind_defaults(cls, v: Any, info: ValidationInfo) -> Any:
-        defaults = {
-            "fixed_fee_usd_per_hop": DEFAULT_FIXED_FEE_PER_HOP,
-            "fx_margin_bps": DEFAULT_FX_MARGIN_BPS,
-            "settlement_days": DEFAULT_SETTLEMENT_DAYS,
-        }[info.field_name or ""]
+        tables: dict[str, dict[str, Any]] = {
+            "fixed_fee_usd_per_hop": dict(DEFAULT_FIXED_FEE_PER_HOP),
+            "fx_margin_bps": dict(DEFAULT_FX_MARGIN_BPS),
+            "settlement_days": dict(DEFAULT_SETTLEMENT_DAYS),
+        }
+        defaults = tables[info.field_name or ""]
         return {**defaults, **v} if isinstance(v, dict) else v
 
 
 class Rails(ScenarioModel):
     """The three rails a payer may choose from."""
 
-    cbdc: CbdcRail = Field(default_factory=CbdcRail)
-    stablecoin: StablecoinRail = Field(default_factory=StablecoinRail)
-    correspondent: CorrespondentRail = Field(default_factory=CorrespondentRail)
+    cbdc: CbdcRail = Field(default_factory=lambda: CbdcRail.model_validate({}))
+    stablecoin: StablecoinRail = Field(default_factory=lambda: StablecoinRail.model_validate({}))
+    correspondent: CorrespondentRail = Field(
+        default_factory=lambda: CorrespondentRail.model_validate({})
+    )
 
 
 # --------------------------------------------------------------------------- rail choice
@@ -534,7 +549,7 @@ class FlightToSafety(ScenarioModel):
         description="Extra stablecoin utility per 1% below par, beyond its cost (fear).",
     )
     news: dict[RailName, float] = Field(
-        default_factory=lambda: {"cbdc": 1.0, "stablecoin": -3.0, "correspondent": 0.5},
+        default_factory=lambda: _per_rail(1.0, -3.0, 0.5),
         description="Utility per unit of flight-to-safety intensity, by rail.",
     )
     cbdc_access_boost: Probability = Field(
@@ -561,18 +576,18 @@ class RailChoiceSpec(ScenarioModel):
         -6.0, le=0, description="Utility of a rail that is closed right now (payer must wait)."
     )
     asc: dict[RailName, float] = Field(
-        default_factory=lambda: {"cbdc": 0.0, "stablecoin": 0.0, "correspondent": 0.0},
+        default_factory=lambda: _per_rail(0.0, 0.0, 0.0),
         description="Alternative-specific constants (habit, trust, integration).",
     )
     asc_by_kind: dict[KindName, dict[RailName, float]] = Field(
-        default_factory=lambda: {"trade": {"correspondent": 1.5}},
+        default_factory=_trade_leans_on_banks,
         description="Extra constants by kind (trade finance stays with banks).",
     )
     access: dict[RailName, Probability] = Field(
-        default_factory=lambda: {"cbdc": 0.35, "stablecoin": 0.25, "correspondent": 1.0},
+        default_factory=lambda: _per_rail(0.35, 0.25, 1.0),
         description="Share of payer wallets able to use each rail.",
     )
-    stress: FlightToSafety = Field(default_factory=FlightToSafety)
+    stress: FlightToSafety = Field(default_factory=lambda: FlightToSafety.model_validate({}))
 
     @field_validator("asc", "access", mode="before")
     @classmethod
@@ -669,7 +684,7 @@ class Scenario(ScenarioModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Slug, e.g. svb-2023.")
     question: str = Field(min_length=1, description="The policy question the briefing opens with.")
     description: str = Field("", description="What the scenario does, in a paragraph.")
-    start_at: Annotated[datetime, BeforeValidator(_parse_start_at)] = Field(
+    start_at: Annotated[datetime, BeforeValidator(parse_start_at)] = Field(
         datetime(2025, 3, 10, tzinfo=UTC), description="Business start time, UTC (a Monday)."
     )
     days: float = Field(7.0, gt=0, le=366, description="Simulated days.")
@@ -679,8 +694,8 @@ class Scenario(ScenarioModel):
     corridors: list[Corridor] = Field(default_factory=_default_corridors, min_length=1)
     kinds: Kinds = Field(default_factory=lambda: Kinds.model_validate({}))
     patterns: Patterns = Field(default_factory=lambda: Patterns.model_validate({}))
-    rails: Rails = Field(default_factory=Rails)
-    rail_choice: RailChoiceSpec = Field(default_factory=RailChoiceSpec)
+    rails: Rails = Field(default_factory=lambda: Rails.model_validate({}))
+    rail_choice: RailChoiceSpec = Field(default_factory=lambda: RailChoiceSpec.model_validate({}))
     fx: dict[str, FxRate] = Field(
         default_factory=lambda: {k: _parse_rate(v) for k, v in DEFAULT_FX.items()},
         description="Reference rates, units of currency per 1 USD.",
