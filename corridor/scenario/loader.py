@@ -670,7 +670,7 @@ def _resolve_stablecoin(scenario: Scenario, docs: list[_Document]) -> None:
     stablecoin_spec = _optional_module("services.stablecoin.spec", "the stablecoin section")
     if stablecoin_spec is None:
         return  # the comparator is not installed: keep the raw dict
-    if not stablecoin_spec.list_presets():
+    if "preset" in scenario.stablecoin and not stablecoin_spec.list_presets():
         return  # transitional: the stablecoin presets have not shipped yet; keep the raw dict
     # Lines come from the most derived file that states the section.
     doc = next((d for d in reversed(docs) if ("stablecoin",) in d.lines), docs[-1])

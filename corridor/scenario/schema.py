@@ -679,7 +679,13 @@ class Assumption(ScenarioModel):
 
 
 class Scenario(ScenarioModel):
-    """A complete, validated scenario (see corridor/scenario/README.md)."""
+    """A complete, validated scenario (see corridor/scenario/README.md).
+
+    Frozen: derived views (``directed_corridors``) are cached, so change a scenario by
+    loading it again with overrides, not by assignment.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Slug, e.g. svb-2023.")
     question: str = Field(min_length=1, description="The policy question the briefing opens with.")

@@ -305,3 +305,24 @@ def test_readme_documents_every_field() -> None:
     text = README.read_text(encoding="utf-8")
     missing = sorted(n for n in _field_names(Scenario, set()) if f"`{n}`" not in text)
     assert not missing, f"README.md does not document: {missing}"
+
+
+# ---------------------------------------------------------------- the stablecoin section
+
+
+def test_stablecoin_section_is_validated_by_the_stablecoin_loader(tmp_path: Path) -> None:
+    pytest.importorskip("services.stablecoin.spec")
+    path = write(tmp_path, "name: s\nquestion: q?\nstablecoin:\n  name: coin\n  bogus: 1\n")
+    problem = error_of(path).problems[0]
+    assert problem.source == path and problem.line in (3, 5)  # issuer missing, or bogus
+    assert problem.field.startswith("stablecoin")
+
+
+def test_stablecoin_clock_must_be_the_scenarios(tmp_path: Path) -> None:
+    pytest.importorskip("services.stablecoin.spec")
+    path = write(
+        tmp_path,
+        "name: s\nquestion: q?\nstart_at: 2025-03-10T00:00:00Z\nstablecoin:\n"
+        "  name: coin\n  start_at: 2024-01-01T00:00:00Z\n",
+    )
+    assert str(error_of(path)).startswith(f"{path}:6: stablecoin.start_at: must match")
