@@ -276,7 +276,7 @@ class _Locator:
 
     def locate(self, path: Path_) -> tuple[str, int | None]:
         for o in self.overridden:
-            if path[: len(o)] == o or o[: len(path)] == path and len(path) == len(o):
+            if path[: len(o)] == o:
                 return "overrides", None
         best: tuple[int, str, int | None] = (-1, self.docs[-1].source, 1)
         for doc in reversed(self.docs):  # most derived first

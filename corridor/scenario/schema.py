@@ -795,7 +795,8 @@ class Scenario(ScenarioModel):
             if ev.at_hour >= horizon_h:
                 problems.append(
                     (("stress", i, "at_hour"),
-                     f"starts after the run ends (hour {ev.at_hour:g} >= {horizon_h:g})")
+                     (f"starts after the run ends (hour {ev.at_hour:g} >= {horizon_h:g}); "
+                      "move the event or lengthen `days`"))
                 )  # fmt: skip
             for k, code in enumerate(ev.corridors or []):
                 if code not in directed:
