@@ -19,6 +19,7 @@ all of them at once and a negative test can assert that a broken copy yields som
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import shlex
@@ -334,18 +335,47 @@ def kustomize_build(directory: Path, kubectl: str) -> list[Manifest]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def kubernetes_schema_problems(manifest: Manifest, version: str) -> Problems:
-    """Strict validation against the Kubernetes OpenAPI schema of `version`."""
-    import kubernetes_validate  # imported late: only these tests need it
+@functools.cache
+def _kubernetes_validator(version: str, kind: str, api_version: str) -> Any:
+    """A strict validator for one kind, built from kubernetes-validate's schema files.
 
-    where = f"{manifest.get('kind')}/{manifest.get('metadata', {}).get('name')}"
+    Same files and resolution as `kubernetes_validate.validate`, but the 1.2 MB definitions
+    file is parsed once per version instead of once per manifest.
+    """
+    from kubernetes_validate import utils  # imported late: only these tests need it
+    from referencing import Registry, Resource
+
+    wanted = utils.major_minor(version.removeprefix("v"))
+    candidates = [v for v in utils.all_versions() if utils.major_minor(v) <= wanted]
+    resolved = candidates[-1]
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    directory = f"kubernetes-json-schema/v{resolved}-local-strict"
     try:
-        kubernetes_validate.validate(manifest, version, strict=True)
-    except kubernetes_validate.ValidationError as error:
-        return [f"{where}: {_json_path(error.path)}: {error.message}"]
-    except kubernetes_validate.SchemaNotFoundError as error:
-        return [f"{where}: {error.message}"]
-    return []
+        schema = utils.schema_contents(f"{directory}/{kind.lower()}-{group_version}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = _kubernetes_definitions(directory, version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@functools.cache
+def _kubernetes_definitions(directory: str, version: str) -> Any:
+    from kubernetes_validate import utils
+
+    return utils.schema_contents(f"{directory}/_definitions.json", version)
+
+
+def kubernetes_schema_problems(manifest: Manifest, version: str) -> Problems:
+    """Strict validation (unknown fields are errors) against Kubernetes `version`'s schema."""
+    where = f"{manifest.get('kind')}/{manifest.get('metadata', {}).get('name')}"
+    validator = _kubernetes_validator(version, manifest["kind"], manifest["apiVersion"])
+    if validator is None:
+        return [f"{where}: no schema for {manifest['apiVersion']} {manifest['kind']} in {version}"]
+    return [
+        f"{where}: {_json_path(error.absolute_path)}: {error.message}"
+        for error in validator.iter_errors(manifest)
+    ]
 
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet"})
