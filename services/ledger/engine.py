@@ -243,29 +243,42 @@ class LedgerEngine:
 
     # ------------------------------------------------------------------ accounts
     async def create_accounts(self, specs: Sequence[AccountSpec]) -> list[int]:
-        """Create accounts; returns an AccountCode per spec (OK, EXISTS, EXISTS_WITH_DIFFERENT_FIELDS)."""
-        codes: list[int] = []
+        """Create accounts (one statement for the batch); returns an AccountCode per spec:
+        OK, EXISTS (identical), or EXISTS_WITH_DIFFERENT_FIELDS."""
+        if not specs:
+            return []
         async with self.pool.acquire() as conn, conn.transaction():
-            for s in specs:
-                row = await conn.fetchrow(
+            created = {
+                r[0]
+                for r in await conn.fetch(
                     "INSERT INTO accounts (id, currency, kind, flags, balance_max,"
                     " debit_max_per_transfer, daily_debit_max, freeze_mode)"
-                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (id) DO NOTHING RETURNING id",
-                    s.id, s.currency, s.kind, s.flags, s.balance_max,
-                    s.debit_max_per_transfer, s.daily_debit_max, s.freeze,
-                )  # fmt: skip
-                if row:
-                    codes.append(ledger_pb2.ACCOUNT_OK)
-                    continue
-                old = await conn.fetchrow(
-                    "SELECT currency, kind, flags FROM accounts WHERE id = $1", s.id
+                    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[],"
+                    " $6::bigint[], $7::bigint[], $8::smallint[])"
+                    " ON CONFLICT (id) DO NOTHING RETURNING id",
+                    [s.id for s in specs], [s.currency for s in specs], [s.kind for s in specs],
+                    [s.flags for s in specs], [s.balance_max for s in specs],
+                    [s.debit_max_per_transfer for s in specs], [s.daily_debit_max for s in specs],
+                    [s.freeze for s in specs],
                 )
-                same = (old["currency"], old["kind"], old["flags"]) == (s.currency, s.kind, s.flags)
-                codes.append(
-                    ledger_pb2.ACCOUNT_EXISTS
-                    if same
-                    else ledger_pb2.ACCOUNT_EXISTS_WITH_DIFFERENT_FIELDS
+            }  # fmt: skip
+            others = [s.id for s in specs if s.id not in created]
+            old = {
+                r["id"]: (r["currency"].strip(), r["kind"], r["flags"])
+                for r in await conn.fetch(
+                    "SELECT id, currency, kind, flags FROM accounts WHERE id = ANY($1::text[])", others
                 )
+            } if others else {}  # fmt: skip
+        codes: list[int] = []
+        seen: set[str] = set()
+        for s in specs:
+            if s.id in created and s.id not in seen:
+                codes.append(ledger_pb2.ACCOUNT_OK)
+            elif old.get(s.id, (s.currency, s.kind, s.flags)) == (s.currency, s.kind, s.flags):
+                codes.append(ledger_pb2.ACCOUNT_EXISTS)
+            else:
+                codes.append(ledger_pb2.ACCOUNT_EXISTS_WITH_DIFFERENT_FIELDS)
+            seen.add(s.id)
         return codes
 
     async def set_freeze(self, account_id: str, freeze: int) -> bool:
@@ -287,16 +300,17 @@ class LedgerEngine:
             )  # fmt: skip
         return r.endswith(" 1")
 
-    async def lookup_accounts(self, ids: Sequence[str]) -> list[asyncpg.Record]:
+    async def lookup_accounts(self, ids: Sequence[str]) -> list[dict]:
         """A consistent snapshot (one statement) of posted and pending sums, in request order."""
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT *, credits_posted - debits_posted AS posted,"
-                " credits_posted - debits_posted - debits_pending AS available"
-                " FROM accounts WHERE id = ANY($1::text[])",
-                list(ids),
-            )
-        by_id = {r["id"]: r for r in rows}
+            rows = await conn.fetch("SELECT * FROM accounts WHERE id = ANY($1::text[])", list(ids))
+        by_id = {}
+        for r in rows:
+            d = dict(r)
+            # In Python: the difference of two bigints may not fit a bigint.
+            d["posted"] = r["credits_posted"] - r["debits_posted"]
+            d["available"] = d["posted"] - r["debits_pending"]
+            by_id[r["id"]] = d
         return [by_id[i] for i in ids if i in by_id]
 
     # ------------------------------------------------------------------ reads
@@ -359,7 +373,7 @@ class LedgerEngine:
         if not rows:
             return []
         specs = [
-            TransferSpec(id=f"expire:{r['id']}", void_pending_id=r["id"], kind="expire")
+            TransferSpec(id=_expire_id(r["id"]), void_pending_id=r["id"], kind="expire")
             for r in rows
         ]
         results = await self.submit(specs, _expire=True)
@@ -593,6 +607,8 @@ class LedgerEngine:
         if t.post_pending_id and amount > p.amount:
             return TransferResult(C.EXCEEDS_PENDING_AMOUNT)
         d, c = g.accounts[p.debit], g.accounts[p.credit]
+        if t.post_pending_id and max(d.dpo, c.cpo) + amount > INT64_MAX:
+            return TransferResult(C.AMOUNT_OVERFLOWS, 0, d.view(), c.view())
         d.dp -= p.amount
         c.cp -= p.amount
         if t.post_pending_id:
@@ -608,10 +624,6 @@ class LedgerEngine:
                 d.daily_used = max(0, d.daily_used - p.amount)
             amount = p.amount
             new_state, flags = (S_EXPIRED, F_VOID | F_EXPIRE) if expiring else (S_VOIDED, F_VOID)
-        if max(d.dpo, c.cpo) > INT64_MAX:
-            d.dp += p.amount
-            c.cp += p.amount
-            return TransferResult(C.AMOUNT_OVERFLOWS)
         d.dirty = c.dirty = True
         g.state_changes[pid] = new_state
         return self._record(g, t, p.debit, p.credit, amount, p.currency, flags, pid, new_state, 0)
@@ -638,6 +650,9 @@ class LedgerEngine:
             return TransferResult(C.EXCEEDS_DEBIT_MAX_PER_TRANSFER, 0, d.view(), c.view())
         at_us = t.business_at_us or now_us
         day = business_day(at_us, self.utc_offset_minutes)
+        # Only the latest business day's use is tracked: a back-dated transfer is checked against
+        # its own day's limit alone and never resets the later day's counter.
+        back_dated = day < d.daily_day
         used = d.daily_used if d.daily_day == day else 0
         if d.daily_max and used + amt > d.daily_max:
             return TransferResult(C.EXCEEDS_DAILY_DEBIT_MAX, 0, d.view(), c.view())
@@ -653,7 +668,7 @@ class LedgerEngine:
             d.dpo += amt
             c.cpo += amt
             state, flags = S_POSTED, 0
-        if d.daily_max:
+        if d.daily_max and not back_dated:
             d.daily_day, d.daily_used = day, used + amt
         d.dirty = c.dirty = True
         timeout_at = now_us + t.timeout_s * 1_000_000 if t.pending and t.timeout_s > 0 else 0
@@ -684,6 +699,16 @@ class _ExpireSpec(TransferSpec):
 
     def __init__(self, t: TransferSpec) -> None:
         super().__init__(id=t.id, void_pending_id=t.void_pending_id, kind=t.kind)
+
+
+def _expire_id(pending_id: str) -> str:
+    """Id of the void that expires a pending transfer (fits the 128-char limit for any id)."""
+    tid = f"expire:{pending_id}"
+    if len(tid) <= 128:
+        return tid
+    import hashlib
+
+    return f"expire:#{hashlib.sha256(pending_id.encode()).hexdigest()}"
 
 
 def _validate_shape(t: TransferSpec) -> int:

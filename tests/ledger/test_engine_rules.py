@@ -307,11 +307,6 @@ async def test_past_its_timeout_a_pending_stays_resolvable_until_expired(
     assert await engine.expire_pending(now_us=time.time_ns() // 1000 + 5 * SECOND_US) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine.expire_pending: the void id 'expire:'+id exceeds 128 chars for pending ids "
-    "longer than 121, so ID_MUST_NOT_BE_EMPTY refuses it and the transfer stays pending forever",
-)
 async def test_expiry_of_a_pending_with_a_maximal_id(engine: LedgerEngine) -> None:
     await open_book(engine)
     pid = "p" * 128
@@ -321,12 +316,6 @@ async def test_expiry_of_a_pending_with_a_maximal_id(engine: LedgerEngine) -> No
     assert (await sums(engine, "w")).dp == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine._resolve_pending: on AMOUNT_OVERFLOWS it restores debits/credits_pending but "
-    "leaves debits/credits_posted (and daily use) incremented; the dirty account is written and the "
-    "whole batch fails with a DataError instead of [OK, AMOUNT_OVERFLOWS]",
-)
 async def test_post_that_would_overflow_is_refused_and_changes_nothing(
     engine: LedgerEngine,
 ) -> None:
@@ -557,11 +546,6 @@ async def test_void_gives_back_daily_allowance_and_partial_post_the_rest(
     assert (await one(e, tr("v", "w", "x", 1, business_at_us=at))).code == C.EXCEEDS_DAILY_DEBIT_MAX
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine._move: a back-dated transfer (earlier business day) resets the daily "
-    "counter, so the later day's usage is forgotten and its limit can be spent twice",
-)
 async def test_back_dated_payment_does_not_reset_todays_usage(cn_engine: LedgerEngine) -> None:
     e = cn_engine
     today = CN_MIDNIGHT_US + 3600 * SECOND_US
