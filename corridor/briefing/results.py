@@ -101,6 +101,11 @@ class RunResults:
     alerts: pd.DataFrame | None = None
     traces_path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def source(self, stem: str) -> str:
+        """The file a table was read from ("payments.parquet"), for a figure's source line."""
+        return self.sources.get(stem, f"{stem}.csv")
 
     @property
     def has_summary(self) -> bool:
@@ -149,9 +154,11 @@ def _read_summary(path: Path, notes: list[str], strict: bool) -> dict[str, Any]:
 
 
 def _read_table(
-    directory: Path, stem: str, notes: list[str], columns: tuple[str, ...] | None = None
+    run: RunResults, stem: str, columns: tuple[str, ...] | None = None
 ) -> pd.DataFrame | None:
-    """Parquet if present and readable (faster), else CSV; only the columns we use."""
+    """Parquet if present and readable (faster), else CSV; only the columns we use. The file
+    actually read is recorded in ``run.sources`` so each figure cites it."""
+    directory, notes = run.directory, run.notes
     parquet, csv = directory / f"{stem}.parquet", directory / f"{stem}.csv"
     if parquet.is_file():
         try:
@@ -159,7 +166,10 @@ def _read_table(
 
             names = pq.read_schema(parquet).names
             wanted = [c for c in columns if c in names] if columns else None
-            return pd.read_parquet(parquet, columns=wanted)
+            table = pd.read_parquet(parquet, columns=wanted)
+            if not table.empty:
+                run.sources[stem] = parquet.name
+                return table
         except Exception as exc:  # noqa: BLE001 - any unreadable file becomes a note
             notes.append(f"{parquet.name} could not be read ({type(exc).__name__}); trying CSV")
     if not csv.is_file():
@@ -173,6 +183,7 @@ def _read_table(
     if frame.empty:
         notes.append(f"{csv.name} has no rows")
         return None
+    run.sources[stem] = csv.name
     return frame
 
 
@@ -185,17 +196,17 @@ def load_run(directory: Path, *, strict: bool = True) -> RunResults:
     notes: list[str] = []
     run = RunResults(directory=directory, notes=notes)
     run.summary = _read_summary(directory / "summary.json", notes, strict)
-    run.timeseries = _read_table(directory, "timeseries", notes)
+    run.timeseries = _read_table(run, "timeseries")
     if run.timeseries is not None and "t_s" in run.timeseries:
         ts = run.timeseries
         ts["t_s"] = pd.to_numeric(ts["t_s"], errors="coerce")
         run.timeseries = ts.dropna(subset=["t_s"]).sort_values("t_s").reset_index(drop=True)
-    run.payments = _read_table(directory, "payments", notes, PAYMENT_COLUMNS)
+    run.payments = _read_table(run, "payments", PAYMENT_COLUMNS)
     if run.payments is not None:
         for col in ("cost_bps", "settle_s", "amount_usd_minor", "cost_usd_minor"):
             if col in run.payments:
                 run.payments[col] = pd.to_numeric(run.payments[col], errors="coerce")
-    run.alerts = _read_table(directory, "alerts", notes)
+    run.alerts = _read_table(run, "alerts")
     traces = directory / "traces.jsonl"
     run.traces_path = traces if traces.is_file() and traces.stat().st_size > 0 else None
     if not any(

@@ -407,8 +407,8 @@ def settlement_figure(run: RunResults, rails: dict[str, RailFigures]) -> str:
         "Cumulative share of each rail's payments available to the recipient; a curve that "
         "crosses the dashed 75% line left of 1 h meets the G20 speed target.",
         svg,
-        f"Source: payments.csv · n = {', '.join(counts)} payments; failed payments never "
-        "arrive, so a curve tops out below 100%.",
+        f"Source: {run.source('payments')} · n = {', '.join(counts)} payments; failed payments "
+        "never arrive, so a curve tops out below 100%.",
     ).html()
 
 
@@ -459,7 +459,7 @@ def cost_figure(run: RunResults, rails: dict[str, RailFigures]) -> str:
             )
             for kind in kinds
         ]
-        source = "Source: payments.csv · mean cost of settled payments by kind"
+        source = f"Source: {run.source('payments')} · mean cost of settled payments by kind"
     elif any(f.cost_all is not None for f in rails.values()):
         groups = [
             sc.BarGroup(
@@ -597,7 +597,7 @@ def _peg_chart(run: RunResults, price: pd.Series, stable: Any) -> str:
         f"Secondary-market price, US$ per token; ended at {humanize.price(final)}. For scale, "
         "USDC in March 2023 (SVB): low ≈ 0.87, below 0.99 for ≈ 2–2.5 days.",
         svg,
-        f"Source: timeseries.csv · n = {humanize.count(len(values))} observations",
+        f"Source: {run.source('timeseries')} · n = {humanize.count(len(values))} observations",
     ).html()
 
 
@@ -629,7 +629,7 @@ def _redemptions_chart(run: RunResults, redemptions: pd.Series, stable: Any) -> 
         f"Cumulative net redemptions at the issuer and ramps, share of supply at the start; "
         f"{humanize.percent(final)} by the end. USDC/SVB 2023: ≈ 11% in 4 days.",
         svg,
-        f"Source: timeseries.csv · n = {humanize.count(len(pct))} observations",
+        f"Source: {run.source('timeseries')} · n = {humanize.count(len(pct))} observations",
     ).html()
 
 
@@ -681,7 +681,7 @@ def throughput_figures(run: RunResults) -> str:
             f"Payments per second the services completed in each interval; the peak came "
             f"{peak_at}.",
             svg,
-            f"Source: timeseries.csv cbdc_tps · n = {humanize.count(len(values))} intervals",
+            f"Source: {run.source('timeseries')} cbdc_tps · n = {humanize.count(len(values))} intervals",
         ).html()
     return first + _rail_share_figure(run)
 
@@ -731,7 +731,7 @@ def _rail_share_figure(run: RunResults) -> str:
         "Each rail's share of the corridor's payments per interval (smoothed); flows leave the "
         "stablecoin as its price breaks.",
         svg,
-        f"Source: timeseries.csv · n = {humanize.count(total)} payments in "
+        f"Source: {run.source('timeseries')} · n = {humanize.count(total)} payments in "
         f"{humanize.count(len(frame))} intervals",
     ).html()
 

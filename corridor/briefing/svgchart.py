@@ -331,6 +331,26 @@ def _path(points: Sequence[tuple[float, float]], step: bool) -> str:
     return "".join(out)
 
 
+MAX_PATH_POINTS = 900
+
+
+def decimate(
+    points: list[tuple[float, float]], limit: int = MAX_PATH_POINTS
+) -> list[tuple[float, float]]:
+    """Thin a long series to about ``limit`` points, keeping each bucket's lowest and highest
+    value (so a one-minute trough survives a week-long chart) in time order."""
+    if len(points) <= limit:
+        return points
+    size = math.ceil(len(points) / (limit / 2))
+    out: list[tuple[float, float]] = []
+    for start in range(0, len(points), size):
+        bucket = points[start : start + size]
+        low = min(range(len(bucket)), key=lambda i: bucket[i][1])
+        high = max(range(len(bucket)), key=lambda i: bucket[i][1])
+        out.extend(bucket[i] for i in sorted({low, high}))
+    return out
+
+
 def _segments(xs: Values, ys: Values) -> list[list[tuple[float, float]]]:
     """Split a series at missing values so gaps stay gaps."""
     runs: list[list[tuple[float, float]]] = [[]]
@@ -422,7 +442,7 @@ def line_chart(
     ends: list[tuple[float, Line]] = []
     for ln in lines:
         for seg in _segments(ln.xs, ln.ys):
-            pts = [(sx(a), sy(b)) for a, b in seg]
+            pts = [(sx(a), sy(b)) for a, b in (seg if ln.step else decimate(seg))]
             dash = ' stroke-dasharray="5 4"' if ln.dashed else ""
             parts.append(
                 f'<path d="{_path(pts, ln.step)}" fill="none" stroke="{ln.colour}" '

@@ -357,7 +357,7 @@ def settlement_quantiles_figure(sweep: SweepResults) -> str:
                     float(q[3]),
                     float(q[4]),
                     colour=doc.rail_colour(rail),
-                    note=f"n = {len(v)}",
+                    note=f"{humanize.duration(float(q[2]))} · n = {len(v)}",
                 )
             )
             counts.append(len(v))

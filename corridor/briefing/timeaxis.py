@@ -11,32 +11,31 @@ from corridor.briefing.svgchart import Tick
 
 SECONDS_PER_DAY = 86400.0
 
+# Log-scale settlement axis: the units people say, with 1 hour and 1 day always among them.
 SETTLEMENT_TICKS: tuple[Tick, ...] = (
     Tick(0.001, "1 ms"),
-    Tick(0.01, "10 ms"),
     Tick(0.1, "0.1 s"),
     Tick(1, "1 s"),
-    Tick(10, "10 s"),
     Tick(60, "1 min"),
-    Tick(600, "10 min"),
     Tick(3600, "1 h"),
-    Tick(6 * 3600, "6 h"),
     Tick(SECONDS_PER_DAY, "1 day"),
-    Tick(3 * SECONDS_PER_DAY, "3 days"),
     Tick(7 * SECONDS_PER_DAY, "1 week"),
     Tick(30 * SECONDS_PER_DAY, "30 days"),
 )
 
 
 def start_datetime(ts: pd.DataFrame | None, started_at: object = None) -> datetime | None:
-    """Business time at t_s = 0, from the ``at`` column or the summary's ``started_at``."""
+    """Business time at t_s = 0, from the ``at`` column or the summary's ``started_at``.
+
+    The timestamp keeps its own UTC offset: a run stamped in Hong Kong time (+08:00) has
+    its weekends and day boundaries drawn in Hong Kong time, not in UTC."""
     if ts is not None and "at" in ts and "t_s" in ts and len(ts):
-        first = pd.to_datetime(ts["at"].iloc[0], errors="coerce", utc=True)
+        first = pd.to_datetime(ts["at"].iloc[0], errors="coerce")
         t0 = pd.to_numeric(ts["t_s"].iloc[0], errors="coerce")
         if not pd.isna(first) and not pd.isna(t0):
             return (first - pd.Timedelta(seconds=float(t0))).to_pydatetime()
     if isinstance(started_at, str):
-        parsed = pd.to_datetime(started_at, errors="coerce", utc=True)
+        parsed = pd.to_datetime(started_at, errors="coerce")
         if not pd.isna(parsed):
             return parsed.to_pydatetime()
     return None

@@ -196,3 +196,12 @@ def test_render_briefing_writes_the_html_where_asked(
     assert files.html == tmp_path / "out" / "brief.html"
     assert files.pdf is None and not files.sweep
     assert files.html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_payments_are_read_from_parquet_when_that_is_what_the_run_wrote(tmp_path: Path) -> None:
+    run = write_results_dir(tmp_path / "run", n_payments=300)
+    run.payments.to_parquet(run.directory / "payments.parquet")
+    (run.directory / "payments.csv").unlink()
+    html = render_html(run.directory)
+    assert "<svg" in element(html, "fig-settlement")
+    assert "Source: payments.parquet" in element(html, "fig-settlement")

@@ -116,3 +116,14 @@ def test_nice_ticks_cover_the_range_in_round_steps() -> None:
     assert sc.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     ticks = sc.nice_ticks(0.86, 1.0)
     assert ticks[0] >= 0.86 and ticks[-1] <= 1.0 and len(ticks) >= 3
+
+
+def test_long_series_are_thinned_but_keep_their_extremes() -> None:
+    n = 20_000
+    ys = [1.0] * n
+    ys[12_345] = 0.87  # a one-interval trough
+    points = list(zip(range(n), ys, strict=True))
+    thinned = sc.decimate(points, limit=500)
+    assert len(thinned) <= 520
+    assert (12_345, 0.87) in thinned
+    assert [x for x, _ in thinned] == sorted(x for x, _ in thinned)
