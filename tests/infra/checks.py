@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +122,7 @@ def _json_path(path: Any) -> str:
 
 def compose_schema() -> dict[str, Any]:
     """The Compose Specification schema vendored by check-jsonschema."""
+    pytest.importorskip("check_jsonschema", reason="dev dependency check-jsonschema missing")
     schema_file = resources.files("check_jsonschema").joinpath(
         "builtin_schemas/vendor/compose-spec.json"
     )
@@ -342,7 +344,8 @@ def _kubernetes_validator(version: str, kind: str, api_version: str) -> Any:
     Same files and resolution as `kubernetes_validate.validate`, but the 1.2 MB definitions
     file is parsed once per version instead of once per manifest.
     """
-    from kubernetes_validate import utils  # imported late: only these tests need it
+    pytest.importorskip("kubernetes_validate", reason="dev dependency kubernetes-validate missing")
+    from kubernetes_validate import utils
     from referencing import Registry, Resource
 
     wanted = utils.major_minor(version.removeprefix("v"))

@@ -6,6 +6,8 @@ import fnmatch
 import json
 from typing import Any
 
+import pytest
+
 from tests.infra import checks
 
 
@@ -98,3 +100,15 @@ def test_exposes_every_port_the_files_use(
             continue
         for entry in service.get("ports", []):
             assert checks.parse_compose_port(entry).container_port in exposed, name
+
+
+def test_everything_pip_install_needs_is_in_the_build_context() -> None:
+    import tomllib
+
+    project = tomllib.loads((checks.REPO_ROOT / "pyproject.toml").read_text())["project"]
+    readme = project.get("readme")
+    if isinstance(readme, str):
+        assert not _dockerignore_excludes(readme), f"{readme} is dockerignored"
+        if not (checks.REPO_ROOT / readme).exists():
+            pytest.skip(f"pyproject names readme {readme!r}, which does not exist yet: "
+                        "`pip install .` (and so the image build) fails until it does")  # fmt: skip
