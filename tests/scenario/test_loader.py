@@ -107,8 +107,9 @@ def test_yaml_one_one_surprises_are_avoided(tmp_path: Path) -> None:
     assert s.corridors[0].weight == 10.0
 
 
-def test_dump_round_trips(tmp_path: Path) -> None:
-    s = load_scenario("dollar-contagion")
+@pytest.mark.parametrize("name", ["aml-typologies", "svb-2023"])
+def test_dump_round_trips(tmp_path: Path, name: str) -> None:
+    s = load_scenario(name)
     again = load_scenario(write(tmp_path, dump_scenario(s), "dump.yaml"))
     assert again.model_dump() == s.model_dump()
 
@@ -325,4 +326,17 @@ def test_stablecoin_clock_must_be_the_scenarios(tmp_path: Path) -> None:
         "name: s\nquestion: q?\nstart_at: 2025-03-10T00:00:00Z\nstablecoin:\n"
         "  name: coin\n  start_at: 2024-01-01T00:00:00Z\n",
     )
-    assert str(error_of(path)).startswith(f"{path}:6: stablecoin.start_at: must match")
+    assert str(error_of(path)).startswith(
+        f"{path}:6: stablecoin.start_at: the stablecoin episode (the section) starts at "
+        "2024-01-01T00:00:00+00:00 but the scenario at 2025-03-10T00:00:00+00:00"
+    )
+
+
+def test_the_svb_preset_shares_the_stablecoin_episode_clock() -> None:
+    spec = pytest.importorskip("services.stablecoin.spec")
+    if "svb-2023" not in spec.list_presets():
+        pytest.skip("the stablecoin team's svb-2023 preset has not shipped yet")
+    s = load_scenario("svb-2023")
+    assert s.stablecoin_spec.start_at == s.start_at
+    err = error_of("svb-2023", {"start_at": "2023-03-06T00:00:00Z"})
+    assert "preset 'svb-2023') starts at 2023-03-10" in str(err)
