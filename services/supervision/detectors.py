@@ -604,7 +604,9 @@ class VelocityDetector(Detector):
         while history and history[0][0] <= since:
             b.prior_peak = max(b.prior_peak, history.popleft()[1])
         count = len(window)
-        history.append((f.at, count))
+        if count * p.velocity_peak_factor > p.velocity_min_count:
+            # Only peaks this high can ever raise the bar above velocity_min_count.
+            history.append((f.at, count))
         if count < p.velocity_min_count or count < p.velocity_peak_factor * b.prior_peak:
             return []
         receivers = list(dict.fromkeys(e.dst for e in window))

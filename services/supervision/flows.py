@@ -25,6 +25,7 @@ from services.supervision.postings import CBDC_RAIL, CHAIN_PREFIX, STABLECOIN_RA
 # Value moved between two different parties; 'issue'/'load'/'onramp' convert the holder's own
 # bank money and 'merchant' is a purchase priced by the merchant, so they are not third-party.
 THIRD_PARTY_KINDS: frozenset[str] = frozenset({"p2p", "pvp", "chain"})
+_RAMP_KINDS = frozenset({"onramp", "offramp"})
 
 
 @dataclass(slots=True)
@@ -123,20 +124,23 @@ class FlowAssembler:
     def _to_flow(self, key: str, legs: list[Posting]) -> Flow:
         if len(legs) == 1:
             p = legs[0]
+            unit = self._unit_value.get(p.currency)
+            if unit is None:
+                unit = self.unit_value(p.currency)
+            ledger = p.ledger
+            on_chain = ledger.startswith(CHAIN_PREFIX)
             return Flow(
                 p.payment_id or p.transfer_id,
                 p.debit_account,
                 p.credit_account,
                 p.amount_minor,
                 p.currency,
-                p.amount_minor * self.unit_value(p.currency),
+                p.amount_minor * unit,
                 p.kind,
                 p.business_at,
-                STABLECOIN_RAIL
-                if p.ledger.startswith(CHAIN_PREFIX) or p.kind in ("onramp", "offramp")
-                else CBDC_RAIL,
-                _jurisdiction(p.ledger, p.debit_jurisdiction),
-                _jurisdiction(p.ledger, p.credit_jurisdiction),
+                STABLECOIN_RAIL if on_chain or p.kind in _RAMP_KINDS else CBDC_RAIL,
+                p.debit_jurisdiction or ledger,
+                p.credit_jurisdiction or ledger,
                 p.debit_tier,
                 p.credit_tier,
                 p.merchant_category,
