@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from corridor.briefing import ChromiumUnavailable, render_briefing
+from corridor.briefing.cli import EXIT_BAD_INPUT, EXIT_NO_CHROMIUM, brief_command
 from corridor.briefing.pdf import CHROMIUM_FLAGS, DEFAULT_CHROMIUM
 from tests.briefing.results_fixture import FixtureRun
 
@@ -96,7 +99,9 @@ def test_missing_chromium_is_a_clear_message_and_the_html_is_kept(
     assert out.is_file()
 
 
-def test_command_line_reports_plainly(fixture_run: FixtureRun, tmp_path: Path) -> None:
+def test_command_line_reports_plainly(
+    fixture_run: FixtureRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ok = subprocess.run(
         [
             sys.executable,
@@ -111,11 +116,21 @@ def test_command_line_reports_plainly(fixture_run: FixtureRun, tmp_path: Path) -
         check=False,
     )
     assert ok.returncode == 0 and "briefing: " in ok.stdout
+    assert (tmp_path / "b.html").is_file()
     bad = subprocess.run(
         [sys.executable, "-m", "corridor.briefing", str(tmp_path / "missing")],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert bad.returncode == 2
+    assert bad.returncode == EXIT_BAD_INPUT
     assert "results directory not found" in bad.stderr and "Traceback" not in bad.stderr
+    monkeypatch.setenv("CORRIDOR_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    app = typer.Typer()
+    app.command()(brief_command)
+    result = CliRunner().invoke(
+        app, [str(fixture_run.directory), "--out", str(tmp_path / "c.html"), "--pdf"]
+    )
+    assert result.exit_code == EXIT_NO_CHROMIUM
+    assert "Chromium was not found" in result.output
+    assert (tmp_path / "c.html").is_file()

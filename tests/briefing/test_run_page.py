@@ -3,6 +3,7 @@ every section saying "not in this run" when its file or block is missing."""
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -205,3 +206,25 @@ def test_payments_are_read_from_parquet_when_that_is_what_the_run_wrote(tmp_path
     html = render_html(run.directory)
     assert "<svg" in element(html, "fig-settlement")
     assert "Source: payments.parquet" in element(html, "fig-settlement")
+
+
+def test_a_run_without_the_seed_claim_says_it_priced_reserves(tmp_path: Path) -> None:
+    run = write_results_dir(tmp_path / "run", n_payments=300)
+    summary_path = run.directory / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["assumptions"] = [a for a in summary["assumptions"] if a["kind"] != "seed-claim"]
+    summary_path.write_text(json.dumps(summary))
+    fig = element(render_html(run.directory), "fig-bondmath")
+    assert "do not include the seed claim" in fig
+    assert "The seed&#x27;s 12% haircut" in fig  # the comparison is still drawn
+
+
+def test_the_seed_claim_value_is_read_as_stated(tmp_path: Path) -> None:
+    run = write_results_dir(tmp_path / "run", n_payments=300)
+    summary_path = run.directory / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    for a in summary["assumptions"]:
+        if a["kind"] == "seed-claim":
+            a["value"] = "15%"
+    summary_path.write_text(json.dumps(summary))
+    assert "The seed&#x27;s 15% haircut" in element(render_html(run.directory), "fig-bondmath")
