@@ -10,6 +10,7 @@ Run any command with --help to learn its options.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import json
 import os
@@ -252,7 +253,9 @@ async def _check(url: str, json_out: bool) -> bool:
     checks = await invariants.check_all(ledgers)
     ok = all(c.ok for c in checks)
     if json_out:
-        out.print_json(json.dumps({"ok": ok, "checks": [c.__dict__ for c in checks]}, default=str))
+        out.print_json(
+            json.dumps({"ok": ok, "checks": [dataclasses.asdict(c) for c in checks]}, default=str)
+        )
         return ok
     t = Table(title="Ledger invariants")
     for col in ("ledger", "check", "result", "detail"):

@@ -69,6 +69,7 @@ class Fleet:
     state: Path
     database_url: str
     services: list[ServiceProcess] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def plan(
@@ -87,12 +88,12 @@ class Fleet:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["CORRIDOR_DATABASE_URL"] = self.database_url
-        nodes = ",".join(
+        env["CORRIDOR_NODES"] = ",".join(
             f"{s.name.upper()}={s.target}" for s in self.services if s.name.upper() in JURISDICTIONS
         )
-        env.setdefault("CORRIDOR_NODES", nodes)
         for s in self.services:
-            env.setdefault(f"CORRIDOR_{s.name.upper()}_TARGET", s.target)
+            env[f"CORRIDOR_{s.name.upper()}_TARGET"] = s.target
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout_s: float = 60.0) -> None:

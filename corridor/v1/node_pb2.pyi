@@ -146,6 +146,18 @@ class OpenWalletRequest(_message.Message):
     region: str
     def __init__(self, idempotency_key: _Optional[str] = ..., operator_id: _Optional[str] = ..., kind: _Optional[_Union[WalletKind, str]] = ..., tier: _Optional[int] = ..., holder_name: _Optional[str] = ..., holder_document: _Optional[str] = ..., parent_wallet_id: _Optional[str] = ..., merchant_category: _Optional[str] = ..., region: _Optional[str] = ...) -> None: ...
 
+class OpenWalletsRequest(_message.Message):
+    __slots__ = ("wallets",)
+    WALLETS_FIELD_NUMBER: _ClassVar[int]
+    wallets: _containers.RepeatedCompositeFieldContainer[OpenWalletRequest]
+    def __init__(self, wallets: _Optional[_Iterable[_Union[OpenWalletRequest, _Mapping]]] = ...) -> None: ...
+
+class OpenWalletsResponse(_message.Message):
+    __slots__ = ("wallet_ids",)
+    WALLET_IDS_FIELD_NUMBER: _ClassVar[int]
+    wallet_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, wallet_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class WalletView(_message.Message):
     __slots__ = ("wallet_id", "operator_id", "kind", "tier", "freeze", "balance", "currency", "parent_wallet_id", "merchant_category", "region")
     WALLET_ID_FIELD_NUMBER: _ClassVar[int]

@@ -296,6 +296,11 @@ class WalletsStub:
                 request_serializer=corridor_dot_v1_dot_node__pb2.OpenWalletRequest.SerializeToString,
                 response_deserializer=corridor_dot_v1_dot_node__pb2.WalletView.FromString,
                 _registered_method=True)
+        self.OpenWallets = channel.unary_unary(
+                '/corridor.v1.Wallets/OpenWallets',
+                request_serializer=corridor_dot_v1_dot_node__pb2.OpenWalletsRequest.SerializeToString,
+                response_deserializer=corridor_dot_v1_dot_node__pb2.OpenWalletsResponse.FromString,
+                _registered_method=True)
         self.LoadWallet = channel.unary_unary(
                 '/corridor.v1.Wallets/LoadWallet',
                 request_serializer=corridor_dot_v1_dot_node__pb2.LoadWalletRequest.SerializeToString,
@@ -334,6 +339,13 @@ class WalletsServicer:
 
     def OpenWallet(self, request, context):
         """Open a personal or corporate wallet (or a sub-wallet) for a holder at an operator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenWallets(self, request, context):
+        """Open many wallets in one call (one transaction); idempotent per wallet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -386,6 +398,11 @@ def add_WalletsServicer_to_server(servicer, server):
                     servicer.OpenWallet,
                     request_deserializer=corridor_dot_v1_dot_node__pb2.OpenWalletRequest.FromString,
                     response_serializer=corridor_dot_v1_dot_node__pb2.WalletView.SerializeToString,
+            ),
+            'OpenWallets': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenWallets,
+                    request_deserializer=corridor_dot_v1_dot_node__pb2.OpenWalletsRequest.FromString,
+                    response_serializer=corridor_dot_v1_dot_node__pb2.OpenWalletsResponse.SerializeToString,
             ),
             'LoadWallet': grpc.unary_unary_rpc_method_handler(
                     servicer.LoadWallet,
@@ -446,6 +463,33 @@ class Wallets:
             '/corridor.v1.Wallets/OpenWallet',
             corridor_dot_v1_dot_node__pb2.OpenWalletRequest.SerializeToString,
             corridor_dot_v1_dot_node__pb2.WalletView.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenWallets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corridor.v1.Wallets/OpenWallets',
+            corridor_dot_v1_dot_node__pb2.OpenWalletsRequest.SerializeToString,
+            corridor_dot_v1_dot_node__pb2.OpenWalletsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -208,6 +208,51 @@ class CentralBankNode:
         assert row is not None
         return row
 
+    async def open_wallets(self, reqs: list) -> list[str]:  # type: ignore[type-arg]
+        """Open many wallets in one transaction (same rules as open_wallet, checked up front)."""
+        operators: set[str] = set()
+        rows = []
+        for i, r in enumerate(reqs):
+            p = f"wallets[{i}]."
+            if not r.idempotency_key:
+                raise invalid(f"{p}idempotency_key", "must not be empty")
+            if r.kind not in (1, 2, 3):
+                raise invalid(f"{p}kind", "must be PERSONAL, CORPORATE or MERCHANT")
+            if r.tier not in self.policy.tiers:
+                raise invalid(
+                    f"{p}tier", f"must be one of {sorted(self.policy.tiers)} (got {r.tier})"
+                )
+            if not r.holder_name:
+                raise invalid(f"{p}holder_name", "must not be empty (the operator's KYC record)")
+            if r.parent_wallet_id:
+                raise invalid(
+                    f"{p}parent_wallet_id", "open sub-wallets one at a time with OpenWallet"
+                )
+            operators.add(r.operator_id)
+            rows.append((self.wallet_id_for(r.operator_id, r.idempotency_key), r))
+        for op in operators:
+            await self.require_operator(op, "wallets[].operator_id")
+        specs = []
+        for wid, r in rows:
+            t = self.policy.tiers[r.tier]
+            specs.append(AccountSpec(wid, self.currency, "wallet", DEBITS_MUST_NOT_EXCEED_CREDITS,
+                                     t.balance_max_minor, t.per_payment_max_minor, t.daily_max_minor))  # fmt: skip
+        await self.engine.create_accounts(specs)
+        async with self.engine.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO wallets (wallet_id, operator_id, kind, tier, merchant_category, region)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::smallint[], $5::text[],"
+                " $6::text[]) ON CONFLICT (wallet_id) DO NOTHING",
+                [w for w, _ in rows], [r.operator_id for _, r in rows], [r.kind for _, r in rows],
+                [r.tier for _, r in rows], [r.merchant_category for _, r in rows], [r.region for _, r in rows],
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO kyc_identities (wallet_id, holder_name, holder_document)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT (wallet_id) DO NOTHING",
+                [w for w, _ in rows], [r.holder_name for _, r in rows], [r.holder_document for _, r in rows],
+            )  # fmt: skip
+        return [w for w, _ in rows]
+
     async def wallet(self, wallet_id: str, field_name: str = "wallet_id") -> WalletRow | None:
         if not wallet_id:
             raise invalid(field_name, "must not be empty")

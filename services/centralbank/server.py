@@ -157,6 +157,16 @@ class WalletsServicer(node_pb2_grpc.WalletsServicer):
         )  # fmt: skip
         return await self._view(w)
 
+    async def OpenWallets(self, request, context):  # type: ignore[no-untyped-def]
+        n = len(request.wallets)
+        if n == 0 or n > 10_000:
+            raise invalid("wallets", f"1..10000 wallets per call (got {n})")
+        for i, w in enumerate(request.wallets):
+            _check_key(w.idempotency_key, f"wallets[{i}].")
+        return node_pb2.OpenWalletsResponse(
+            wallet_ids=await self.node.open_wallets(list(request.wallets))
+        )
+
     async def LoadWallet(self, request, context):  # type: ignore[no-untyped-def]
         _check_key(request.idempotency_key)
         _check_amount(self.node, request.amount_minor, request.currency)
