@@ -196,6 +196,15 @@ def _text(
     )
 
 
+def _fit(text: str, width: float, size: float) -> str:
+    """``text`` shortened with an ellipsis until it fits ``width`` pixels."""
+    if text_width(text, size) <= width:
+        return text
+    while len(text) > 4 and text_width(text + "…", size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 def _legend(items: Sequence[tuple[str, str]], x: float, y: float, max_width: float) -> str:
     """Swatches and labels in a row (wrapping), top-left of the plot."""
     parts = []
@@ -1014,10 +1023,7 @@ def waterfall_chart(
             f'<rect x="{_x(x0)}" y="{_x(cy - 6)}" width="{_x(max(x1 - x0, 2))}" height="12" '
             f'rx="2" fill="{bar.colour}"/>'
         )
-        label = bar.label
-        room = int((label_room - 16 - 10 * bar.depth) / (SMALL_FONT_SIZE * 0.58))
-        if len(label) > room > 3:
-            label = label[: room - 1] + "…"
+        label = _fit(bar.label, label_room - 14 - 10 * bar.depth, SMALL_FONT_SIZE)
         parts.append(_text(8 + 10 * bar.depth, cy, label, size=SMALL_FONT_SIZE))
         parts.append(
             _text(

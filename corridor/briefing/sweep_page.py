@@ -274,9 +274,11 @@ def depeg_table(sweep: SweepResults, paths: RunPaths | None) -> pd.DataFrame | N
     """One row per completed run: the shock value and whether the peg broke for > 24 h."""
     ok = sweep.ok_runs
     hours = sweep.column("stablecoin.hours_below_0_99")
+    source = "runs.parquet stablecoin.hours_below_0_99"
     if hours is None and paths is not None and "run_id" in ok:
         hours = ok["run_id"].astype(str).map(paths.hours_below)
         hours = pd.to_numeric(hours, errors="coerce")
+        source = "runs/*/timeseries.csv (hours with stablecoin_price < 0.99)"
     if hours is None or hours.notna().sum() == 0:
         return None
     shock = sweep.shock_param
@@ -287,6 +289,7 @@ def depeg_table(sweep: SweepResults, paths: RunPaths | None) -> pd.DataFrame | N
         }
     ).dropna(subset=["hours"])
     frame["depeg"] = frame["hours"] > DEPEG_HOURS
+    frame.attrs["source"] = source
     return frame
 
 
@@ -329,7 +332,54 @@ def depeg_figure(sweep: SweepResults, paths: RunPaths | None) -> str:
         "Share of runs in which the stablecoin spent more than 24 hours below 0.99, per shock "
         "size; whiskers are 95% Wilson intervals (few runs, wide intervals).",
         svg,
-        f"Source: runs.parquet stablecoin.hours_below_0_99 · n = {n_total} completed runs",
+        f"Source: {table.attrs['source']} · n = {n_total} completed runs",
+    ).html()
+
+
+def hours_below_figure(sweep: SweepResults, paths: RunPaths | None) -> str:
+    """The distribution behind the probability: how long each run stayed below 0.99, per
+    shock size, against the 24-hour line."""
+    heading = "Time below 0.99 per run"
+    table = depeg_table(sweep, paths)
+    if table is None or table.empty:
+        return doc.absent_figure("fig-hours-below", heading, "Hours below 0.99 per run")
+    shock = sweep.shock_param
+    rows, medians = [], []
+    for value, group in table.groupby("shock", sort=True):
+        label = param_value(shock, value) if shock else str(value)
+        q = np.quantile(group["hours"].to_numpy(dtype=float), QUANTILES)
+        rows.append(
+            sc.QuantileRow(
+                label,
+                float(q[0]),
+                float(q[1]),
+                float(q[2]),
+                float(q[3]),
+                float(q[4]),
+                colour=doc.VERMILLION,
+                note=f"median {humanize.hours(float(q[2]))} · n = {len(group)}",
+            )
+        )
+        medians.append((label, float(q[2])))
+    svg = sc.quantile_chart(
+        rows,
+        title=heading,
+        x=sc.AxisSpec(lo=0, label="hours below 0.99 in the run", fmt=lambda v: f"{v:g} h"),
+        refs=[sc.RefLine(DEPEG_HOURS, "24 h", colour="#8a3a00")],
+        width=HALF,
+        row_height=34,
+    )
+    first, last = medians[0], medians[-1]
+    takeaway = f"A median run spent {humanize.hours(first[1])} below 0.99 at {first[0]}" + (
+        f", {humanize.hours(last[1])} at {last[0]}" if len(medians) > 1 else ""
+    )
+    return doc.Figure(
+        "fig-hours-below",
+        takeaway,
+        "Each run's total time below 0.99, per shock size: whiskers hold 90% of runs, the box "
+        "the middle half, the tick the median run; right of the dashed line counts as a depeg.",
+        svg,
+        f"Source: {table.attrs['source']} · n = {len(table)} completed runs",
     ).html()
 
 
@@ -626,8 +676,8 @@ def render_sweep_page(sweep: SweepResults) -> str:
         "</div></section>"
     )
     stress = (
-        f'<div class="figures">{depeg_figure(sweep, paths)}{fan_figure(sweep, paths, "price")}'
-        f"{fan_figure(sweep, paths, 'redemptions')}</div>"
+        f'<div class="figures">{depeg_figure(sweep, paths)}{hours_below_figure(sweep, paths)}'
+        f"{fan_figure(sweep, paths, 'price')}{fan_figure(sweep, paths, 'redemptions')}</div>"
     )
     notes = "".join(f"<li>{escape(n)}</li>" for n in sweep.notes)
     rep_note = (

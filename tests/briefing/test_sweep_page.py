@@ -99,6 +99,7 @@ def test_hours_below_are_derived_from_timeseries_when_runs_parquet_lacks_them(
     fig = element(render_html(copy), "fig-depeg")
     for shock, (k, n) in expected.items():
         assert f"{k} of {n} runs" in fig, shock
+    assert "Source: runs/*/timeseries.csv" in fig
 
 
 def test_sweep_without_run_directories_keeps_what_runs_parquet_can_show(
@@ -125,3 +126,18 @@ def test_wilson_interval_is_honest_at_the_edges() -> None:
 
 def test_param_labels_read_like_words() -> None:
     assert param_label(SHOCK) == "stablecoin shock (bp)"
+
+
+def test_hours_below_per_shock_show_the_distribution_behind_the_probability(
+    sweep_dir: Path, html: str
+) -> None:
+    runs = pd.read_parquet(sweep_dir / "runs.parquet")
+    ok = runs[runs["status"] == "ok"]
+    fig = element(html, "fig-hours-below")
+    for shock, group in ok.groupby(SHOCK):
+        median = float(group["stablecoin.hours_below_0_99"].median())
+        assert f"n = {len(group)}" in fig
+        assert f"median {median:.2g} h".replace(".0 h", " h") in fig or (
+            f"median {round(median)} h" in fig
+        ), (shock, median)
+    assert "24 h" in fig
