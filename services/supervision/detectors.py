@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -88,6 +88,8 @@ class Detector:
     `on_flow`; constructed alone it owns its context and `observe` does the assembly itself."""
 
     typology: ClassVar[str] = ""
+    # Flow kinds this detector looks at (None: every kind); lets the suite skip the call.
+    kinds: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, policy: DetectorPolicy | None = None, context: FlowContext | None = None):
         self.policy = policy or DetectorPolicy()
@@ -140,6 +142,7 @@ class StructuringDetector(Detector):
 
     typology = "structuring"
     PAYER_KINDS = frozenset({"p2p", "pvp", "chain", "redeem", "onramp", "offramp"})
+    kinds = PAYER_KINDS
 
     def __init__(self, policy: DetectorPolicy | None = None, context: FlowContext | None = None):
         super().__init__(policy, context)
@@ -244,6 +247,7 @@ class FanInDetector(Detector):
     its owner's own bank account (loads are not third-party inflows)."""
 
     typology = "fan_in"
+    kinds = THIRD_PARTY_KINDS
 
     def __init__(self, policy: DetectorPolicy | None = None, context: FlowContext | None = None):
         super().__init__(policy, context)
@@ -367,6 +371,7 @@ class CycleDetector(Detector):
 
     typology = "cycle"
     KINDS = frozenset({"p2p", "pvp", "chain", "onramp", "offramp"})
+    kinds = KINDS
 
     def __init__(self, policy: DetectorPolicy | None = None, context: FlowContext | None = None):
         super().__init__(policy, context)
@@ -515,6 +520,7 @@ class ScatterGatherDetector(Detector):
     (C != S) within `scatter_window_s`; alert when k >= `scatter_min_intermediaries`."""
 
     typology = "scatter_gather"
+    kinds = THIRD_PARTY_KINDS
 
     def __init__(self, policy: DetectorPolicy | None = None, context: FlowContext | None = None):
         super().__init__(policy, context)
@@ -669,6 +675,7 @@ class VoucherMisuseDetector(Detector):
 
     typology = "voucher_misuse"
     PAYBACK_KINDS = frozenset({"p2p", "merchant", "pvp"})
+    kinds = PAYBACK_KINDS | {"voucher"}
 
     def __init__(self, policy: DetectorPolicy | None = None, context: FlowContext | None = None):
         super().__init__(policy, context)
@@ -742,6 +749,8 @@ class DetectorSuite:
             cls(self.policy, self.context) for cls in DETECTORS if cls.typology in wanted
         ]
         self.postings_seen = 0
+        # kind -> the on_flow methods of the detectors that look at that kind
+        self._dispatch: dict[str, list[Callable[[Flow], list[Alert]]]] = {}
 
     def observe(self, p: Posting) -> list[Alert]:
         """Feed one posting (feeds merged in business-time order); return new alerts."""
@@ -763,10 +772,15 @@ class DetectorSuite:
 
     def _run(self, flows: list[Flow]) -> list[Alert]:
         alerts: list[Alert] = []
-        detectors = self.detectors
+        dispatch = self._dispatch
         for f in flows:
-            for d in detectors:
-                found = d.on_flow(f)
+            handlers = dispatch.get(f.kind)
+            if handlers is None:
+                handlers = dispatch[f.kind] = [
+                    d.on_flow for d in self.detectors if d.kinds is None or f.kind in d.kinds
+                ]
+            for on_flow in handlers:
+                found = on_flow(f)
                 if found:
                     alerts.extend(found)
         return alerts
