@@ -1036,14 +1036,3 @@ def waterfall_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
-
-
-def empty_chart(message: str, *, width: float = 640, height: float = 80) -> str:
-    """A placeholder with a sentence, for a figure whose data are not in the run."""
-    return (
-        _svg_open(width, height, message, "chart-empty")
-        + f'<rect x="0.5" y="0.5" width="{_x(width - 1)}" height="{_x(height - 1)}" rx="6" '
-        f'fill="#f6f7f9" stroke="{GRID}"/>'
-        + _text(width / 2, height / 2, message, anchor="middle", colour=MUTED)
-        + "</svg>"
-    )
