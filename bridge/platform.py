@@ -29,6 +29,7 @@ import yaml
 
 from bridge.fx import AmmPool, FxDesk, FxQuote, LiquidityProvider, mid_rate, spread_cost_minor
 from bridge.pvp import Intent, Leg, PvPCoordinator
+from corridor import telemetry
 from corridor.config import JURISDICTIONS
 from corridor.errors import CorridorError, invalid, precondition
 from corridor.money import MINOR_UNITS
@@ -77,7 +78,10 @@ class OperatingRules:
         js = doc["jurisdictions"]
         return cls(
             fee_bps=int(doc["fee_bps"]),
-            pending_timeout_s=int(doc["pending_timeout_s"]),
+            # CORRIDOR_PVP_TIMEOUT_S: tests shorten how long a node holds a PvP leg.
+            pending_timeout_s=int(
+                os.environ.get("CORRIDOR_PVP_TIMEOUT_S") or doc["pending_timeout_s"]
+            ),
             quote_ttl_s=float(doc["quote_ttl_s"]),
             max_per_payment_minor={
                 j: int(
@@ -118,9 +122,8 @@ class RemoteLedger:
         for start in range(0, len(specs), 8000):
             chunk = specs[start : start + 8000]
             req = ledger_pb2.CreateTransfersRequest(transfers=[_spec_pb(s) for s in chunk])
-            resp = await self.stub.CreateTransfers(
-                req, timeout=30, metadata=(("x-corridor-caller", "bridge:pvp"),)
-            )
+            md = telemetry.outgoing_metadata((("x-corridor-caller", "bridge:pvp"),))
+            resp = await self.stub.CreateTransfers(req, timeout=30, metadata=md)
             codes.extend(r.code for r in resp.results)
         return codes
 
@@ -363,7 +366,11 @@ class BridgePlatform:
             fee_minor=q.fee_minor, total_cost_minor=cost, total_cost_bps=cost * 10_000 / r.amount_minor,
             created_at_us=time.time_ns() // 1000, liquidity_provider=q.provider, fx_mode=q.mode,
         )  # fmt: skip
-        intent = Intent(pid, "xborder", legs, receipt)
+        intent = Intent(
+            pid, "xborder", legs, receipt, trace_ctx=telemetry.current_context_if_sampled()
+        )
+        telemetry.set_attributes(payment_id=pid, corridor=f"{pj}-{qj}", rail="cbdc", amount_minor=r.amount_minor,
+                                 currency=x, payee_amount_minor=q.payee_amount_minor, payee_currency=y)  # fmt: skip
         return intent, q
 
     async def pay(

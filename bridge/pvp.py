@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from corridor import telemetry
+
 from services.ledger.engine import C, TransferSpec
 
 log = logging.getLogger("corridor.pvp")
@@ -97,6 +99,7 @@ class Intent:
     state: int = PREPARING
     decided_at_us: int = 0
     settled_at_us: int = 0
+    trace_ctx: Any = None  # the caller's trace, for payments sampled for tracing
 
 
 ReasonOf = Callable[
@@ -192,7 +195,8 @@ class PvPCoordinator:
                 [",".join(leg.spec.id for leg in it.legs) for it in intents], now,
             )  # fmt: skip
         await self._fault("logged")
-        await self._prepare(intents)
+        with telemetry.phase_spans("pvp.prepare", self._traced(intents)):
+            await self._prepare(intents)
         await self._fault("prepared")
         decided = time.time_ns() // 1000
         for it in intents:
@@ -208,15 +212,25 @@ class PvPCoordinator:
                 it.reason, it.field = self.reason_of(it, k, it.codes[k])
             if it.on_decided:
                 it.on_decided(it, it.committed, it.reason)
-        await self._write_states(intents, decided, only_from=PREPARING)
+        with telemetry.phase_spans("pvp.decide (durable log)", self._traced(intents)):
+            await self._write_states(intents, decided, only_from=PREPARING)
         await self._fault("decided")
-        await self._resolve(intents)
+        with telemetry.phase_spans("pvp.resolve", self._traced(intents)):
+            await self._resolve(intents)
         await self._fault("resolved")
         done = time.time_ns() // 1000
         for it in intents:
             it.state = SETTLED if it.committed else REJECTED
             it.settled_at_us = done
         await self._write_states(intents, done)
+
+    @staticmethod
+    def _traced(intents: list[Intent]) -> list[tuple[Any, dict[str, Any]]]:
+        return [
+            (it.trace_ctx, {"payment_id": it.payment_id, "legs": len(it.legs),
+                            "ledgers": ",".join(sorted({leg.ledger for leg in it.legs}))})
+            for it in intents if it.trace_ctx is not None
+        ]  # fmt: skip
 
     async def _prepare(self, intents: list[Intent]) -> None:
         by_ledger: dict[str, list[tuple[Intent, int, TransferSpec]]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 
 from corridor import pg, telemetry
 from corridor.config import ServiceSettings
@@ -91,6 +92,7 @@ async def create_server(
     for code, target in (nodes or node_targets()).items():
         participants[code] = RemoteLedger(code, target)
     platform = BridgePlatform(engine, OperatingRules.load(), participants)
+    _install_fault_point(platform)
     await platform.open_accounts()
     # Recovery before serving: every in-doubt payment in the log is finished first (nodes that
     # are down are retried by the periodic recovery below).
@@ -112,6 +114,26 @@ async def create_server(
     )
     platform.recovery_task = asyncio.create_task(_recover_forever(platform))  # type: ignore[attr-defined]
     return running, platform
+
+
+def _install_fault_point(platform: BridgePlatform) -> None:
+    """Fault-injection tests only: with CORRIDOR_FAULT_STEP=<logged|prepared|decided|resolved>
+    the process exits at once (no cleanup, like SIGKILL) the first time a round reaches that step
+    after CORRIDOR_FAULT_AFTER rounds (default 0) have passed it."""
+    step = os.environ.get("CORRIDOR_FAULT_STEP", "")
+    if not step:
+        return
+    passes = int(os.environ.get("CORRIDOR_FAULT_AFTER", "0"))
+
+    async def crash(at: str) -> None:
+        nonlocal passes
+        if at == step:
+            if passes == 0:
+                log.warning("fault injection: exiting at step %r", at)
+                os._exit(137)
+            passes -= 1
+
+    platform.coordinator.fault_hook = crash
 
 
 async def _recover_forever(platform: BridgePlatform, every_s: float = 5.0) -> None:

@@ -106,7 +106,7 @@ def tracer(name: str = "corridor") -> trace.Tracer:
 @contextlib.contextmanager
 def server_span(method: str, metadata: Sequence[tuple[str, Any]] | None) -> Iterator[Any]:
     """A SERVER span for one RPC, continuing the caller's W3C trace context from gRPC metadata."""
-    if not _ENABLED:
+    if not _ENABLED or method.startswith("/grpc."):  # health and reflection are plumbing
         yield None
         return
     carrier = {k: v for k, v in (metadata or ()) if isinstance(v, str)}
@@ -137,3 +137,30 @@ def set_attributes(**attrs: Any) -> None:
     for k, v in attrs.items():
         if v is not None and v != "":
             span.set_attribute(f"corridor.{k}", v)
+
+
+def current_context_if_sampled() -> Any:
+    """The current context when a sampled span is active (to carry a trace into batched work)."""
+    if not _ENABLED:
+        return None
+    span = trace.get_current_span()
+    return otel_context.get_current() if span.get_span_context().trace_flags.sampled else None
+
+
+@contextlib.contextmanager
+def phase_spans(name: str, parents: Sequence[tuple[Any, dict[str, Any]]]) -> Iterator[None]:
+    """One span per traced item of a batch (each in its own trace), the first made current so
+    that calls made inside carry it to the next service."""
+    if not _ENABLED or not parents:
+        yield
+        return
+    t = tracer("corridor.pvp")
+    spans = [t.start_span(name, context=ctx, attributes={f"corridor.{k}": v for k, v in attrs.items()})
+             for ctx, attrs in parents]  # fmt: skip
+    token = otel_context.attach(trace.set_span_in_context(spans[0]))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+        for sp in spans:
+            sp.end()

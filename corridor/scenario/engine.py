@@ -316,7 +316,7 @@ class CorridorSimulation:
             n = len(d)
             rails[name] = {
                 "payments": int(n),
-                "settled": int(len(ok)),
+                "settled": len(ok),
                 "failed": int(n - len(ok)),
                 "cost_bps_mean": _f(ok.cost_bps.mean()),
                 "share_within_1h": _f((ok.settle_s <= 3600).sum() / n) if n else None,
@@ -343,7 +343,7 @@ class CorridorSimulation:
             "mode": "services",
             "started_at": _iso(self.s, 0.0),
             "days": self.s.days,
-            "payments": int(len(df)),
+            "payments": len(df),
             "rails": rails,
             "throughput": {
                 "cbdc_payments": int(self.cbdc_done),
