@@ -23,12 +23,13 @@ service keeps them current as its own transfers commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,6 +266,7 @@ class VoucherService:
         self._inflight_keys: dict[tuple[str, str], asyncio.Future[RedemptionOutcome]] = {}
         self._recent: OrderedDict[tuple[str, str], RedemptionOutcome] = OrderedDict()
         self._issue_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -285,7 +287,18 @@ class VoucherService:
         await service._recover()
         return service
 
+    def background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run work (e.g. the expiry loop) until `close()`."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.pool.close()
         await self.engine.close()
 
@@ -737,7 +750,13 @@ class VoucherService:
                     v.detail[:500],
                 )
             )
+        moves_money = any(item.transfer is not None for item in pending)
         async with self.pool.acquire() as conn, conn.transaction():
+            if moves_money:
+                # PostgreSQL flushes its WAL in order, so this commit is durable no later than
+                # the ledger commit that follows it: the audit rows of a settled redemption need
+                # no fsync of their own. A batch of refusals only is committed durably.
+                await conn.execute("SET LOCAL synchronous_commit = off")
             await conn.copy_records_to_table(
                 "voucher_evaluations", records=rows, columns=AUDIT_COLUMNS
             )
