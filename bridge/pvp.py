@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from corridor import telemetry
+from corridor.errors import exhausted
 
 from services.ledger.engine import C, TransferSpec
 
@@ -120,6 +122,8 @@ class PvPCoordinator:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self.fault_hook: Callable[[str], Awaitable[None]] | None = None  # tests: crash at a step
+        self.max_queued = int(os.environ.get("CORRIDOR_PVP_MAX_QUEUED", "20000"))
+        self.drain_rate_per_s = 2_000.0
 
     async def start(self) -> None:
         try:
@@ -135,6 +139,13 @@ class PvPCoordinator:
             t.cancel()
 
     async def settle(self, intents: Sequence[Intent]) -> list[Intent]:
+        if self._queue.qsize() + len(intents) > self.max_queued:
+            # Shed at the door (nothing logged, nothing prepared): RESOURCE_EXHAUSTED + RetryInfo.
+            raise exhausted(
+                "PVP_QUEUE_FULL",
+                f"{self._queue.qsize()} payments queued for settlement; retry shortly",
+                retry_after_s=max(0.05, self._queue.qsize() / max(1.0, self.drain_rate_per_s)),
+            )
         loop = asyncio.get_running_loop()
         futs = []
         for it in intents:
@@ -161,7 +172,10 @@ class PvPCoordinator:
     async def _run_round(self, batch: list[tuple[Intent, asyncio.Future[Intent]]]) -> None:
         try:
             intents = [it for it, _ in batch]
+            t0 = time.perf_counter()
             await self._round(intents)
+            rate = len(intents) / max(1e-6, time.perf_counter() - t0)
+            self.drain_rate_per_s = 0.9 * self.drain_rate_per_s + 0.1 * rate
             for it, fut in batch:
                 if not fut.done():
                     fut.set_result(it)

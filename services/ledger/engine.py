@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from enum import IntEnum
 import asyncpg
 
 from corridor.clock import business_day
+from corridor.errors import exhausted
 from corridor.money import INT64_MAX, known_currency
 from corridor.v1 import ledger_pb2
 from services.ledger.schema import migrate
@@ -206,6 +208,9 @@ class LedgerEngine:
         self._committed = asyncio.Condition()
         self.last_seq = 0
         self.queued_transfers = 0
+        # Backpressure: beyond this many queued transfers new batches get RESOURCE_EXHAUSTED.
+        self.max_queued_transfers = int(os.environ.get("CORRIDOR_LEDGER_MAX_QUEUED", "100000"))
+        self.drain_rate_per_s = 20_000.0  # moving estimate of committed transfers per second
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -388,6 +393,14 @@ class LedgerEngine:
         Returns after the batch is durably committed."""
         if not transfers:
             return []
+        if self.queued_transfers + len(transfers) > self.max_queued_transfers and not _expire:
+            # Shed load at the door: a request refused now is never half-done, and one accepted is
+            # never dropped. Retry after roughly the time to drain the queue.
+            raise exhausted(
+                "LEDGER_QUEUE_FULL",
+                f"ledger {self.name} has {self.queued_transfers} transfers queued; retry shortly",
+                retry_after_s=max(0.05, self.queued_transfers / max(1.0, self.drain_rate_per_s)),
+            )
         if _expire:
             transfers = [_ExpireSpec(t) for t in transfers]  # type: ignore[misc]
         fut: asyncio.Future[list[TransferResult]] = asyncio.get_running_loop().create_future()
@@ -404,8 +417,11 @@ class LedgerEngine:
                 req = self._queue.get_nowait()
                 requests.append(req)
                 n += len(req.transfers)
-            self.queued_transfers -= n
+            t0 = time.perf_counter()
             await self._commit_group(requests)
+            self.queued_transfers -= n
+            rate = n / max(1e-6, time.perf_counter() - t0)
+            self.drain_rate_per_s = 0.9 * self.drain_rate_per_s + 0.1 * rate
 
     async def _commit_group(self, requests: list[_Request]) -> None:
         live = [r for r in requests if not r.future.cancelled()]
