@@ -1,0 +1,447 @@
+"""The supervision database: feeds, flow-graph queries, alerts and the reveal audit log (asyncpg).
+
+Tables
+- `postings`: every posting of every ledger feed, unique on (ledger, seq). Ingest is idempotent
+  (a re-sent batch changes nothing) and refuses a ledger that rewrites history (same seq,
+  different transfer) or skips postings (a gap after the cursor).
+- `feed_cursors`: per ledger, the last seq ingested: where to resume the feed after a restart.
+- `alerts`: what the detectors raised, with subjects and evidence.
+- `reveal_audit`: controllable anonymity's audit trail. Append-only (a trigger rejects UPDATE,
+  DELETE and TRUNCATE) and hash-chained: each row's hash is sha256(previous hash || its canonical
+  content), so any edit made around the trigger breaks `verify_reveal_chain`.
+
+Flow-graph queries work on *payment edges*: a payment's originator -> beneficiary, legs joined by
+payment_id, institutional accounts (tier 0 on central-bank ledgers and the bridge) left out, as in
+`flows.FlowAssembler`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.supervision.detectors import Alert
+from services.supervision.postings import Posting
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS postings (
+    ledger              text    NOT NULL,
+    seq                 bigint  NOT NULL CHECK (seq >= 0),
+    transfer_id         text    NOT NULL,
+    payment_id          text    NOT NULL DEFAULT '',
+    debit_account       text    NOT NULL,
+    credit_account      text    NOT NULL,
+    amount_minor        bigint  NOT NULL CHECK (amount_minor > 0),
+    currency            text    NOT NULL,
+    kind                text    NOT NULL,
+    business_at         double precision NOT NULL,
+    debit_jurisdiction  text    NOT NULL DEFAULT '',
+    credit_jurisdiction text    NOT NULL DEFAULT '',
+    debit_tier          smallint NOT NULL DEFAULT 0 CHECK (debit_tier BETWEEN 0 AND 4),
+    credit_tier         smallint NOT NULL DEFAULT 0 CHECK (credit_tier BETWEEN 0 AND 4),
+    merchant_category   text    NOT NULL DEFAULT '',
+    PRIMARY KEY (ledger, seq)
+);
+CREATE INDEX IF NOT EXISTS postings_payment ON postings (payment_id) WHERE payment_id <> '';
+CREATE INDEX IF NOT EXISTS postings_debit ON postings (debit_account, business_at);
+CREATE INDEX IF NOT EXISTS postings_credit ON postings (credit_account, business_at);
+CREATE INDEX IF NOT EXISTS postings_time ON postings (business_at);
+
+CREATE TABLE IF NOT EXISTS feed_cursors (
+    ledger   text   PRIMARY KEY,
+    last_seq bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id  text PRIMARY KEY,
+    typology  text NOT NULL,
+    score     double precision NOT NULL CHECK (score BETWEEN 0 AND 1),
+    subjects  text[] NOT NULL,
+    evidence  text[] NOT NULL,
+    raised_at double precision NOT NULL,
+    rail      text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_subjects ON alerts USING gin (subjects);
+
+CREATE TABLE IF NOT EXISTS reveal_audit (
+    n            bigserial PRIMARY KEY,
+    at           double precision NOT NULL,
+    supervisor   text  NOT NULL,
+    jurisdiction text  NOT NULL,
+    wallet       text  NOT NULL,
+    reason       text  NOT NULL CHECK (reason <> ''),
+    case_id      text  NOT NULL DEFAULT '',
+    prev_hash    bytea NOT NULL,
+    hash         bytea NOT NULL UNIQUE
+);
+CREATE OR REPLACE FUNCTION reveal_audit_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'reveal_audit is append-only (% refused)', TG_OP;
+END $$;
+DROP TRIGGER IF EXISTS reveal_audit_no_change ON reveal_audit;
+CREATE TRIGGER reveal_audit_no_change BEFORE UPDATE OR DELETE ON reveal_audit
+    FOR EACH ROW EXECUTE FUNCTION reveal_audit_append_only();
+DROP TRIGGER IF EXISTS reveal_audit_no_truncate ON reveal_audit;
+CREATE TRIGGER reveal_audit_no_truncate BEFORE TRUNCATE ON reveal_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION reveal_audit_append_only();
+"""
+
+# Payment edges within [$since, $until]: single-leg postings between end parties, and for
+# multi-leg payments the first end party debited -> the last end party credited.
+_EDGES = """
+    SELECT debit_account AS src, credit_account AS dst, amount_minor, currency,
+           business_at, transfer_id AS flow_id
+      FROM postings
+     WHERE payment_id = '' AND business_at BETWEEN {since} AND {until}
+       AND (debit_tier > 0 OR ledger LIKE 'CHAIN:%')
+       AND (credit_tier > 0 OR ledger LIKE 'CHAIN:%')
+    UNION ALL
+    SELECT o.debit_account, d.credit_account, o.amount_minor, o.currency, d.business_at,
+           o.payment_id
+      FROM (SELECT DISTINCT ON (payment_id) payment_id, debit_account, amount_minor, currency
+              FROM postings
+             WHERE payment_id <> '' AND business_at BETWEEN {since} AND {until}
+               AND (debit_tier > 0 OR ledger LIKE 'CHAIN:%')
+             ORDER BY payment_id, business_at, ledger, seq) o
+      JOIN (SELECT DISTINCT ON (payment_id) payment_id, credit_account, business_at
+              FROM postings
+             WHERE payment_id <> '' AND business_at BETWEEN {since} AND {until}
+               AND (credit_tier > 0 OR ledger LIKE 'CHAIN:%')
+             ORDER BY payment_id, business_at DESC, ledger DESC, seq DESC) d
+        USING (payment_id)
+     WHERE o.debit_account <> d.credit_account
+"""
+
+
+class FeedError(ValueError):
+    """A feed batch the store refuses; nothing of the batch was written."""
+
+
+class AuditChainBroken(RuntimeError):
+    def __init__(self, n: int) -> None:
+        super().__init__(f"reveal audit hash chain broken at entry {n}")
+        self.n = n
+
+
+@dataclass(frozen=True, slots=True)
+class Counterparty:
+    wallet: str
+    hops: int  # shortest number of payment edges from the start wallet
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionFlow:
+    source: str  # originator's jurisdiction (a chain name for chain addresses)
+    destination: str
+    currency: str  # the originator's currency
+    payments: int
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevealRecord:
+    n: int
+    at: float
+    supervisor: str
+    jurisdiction: str
+    wallet: str
+    reason: str
+    case_id: str
+    prev_hash: str  # hex
+    hash: str  # hex
+
+
+_GENESIS = b"\x00" * 32
+_COLUMNS = (
+    "ledger, seq, transfer_id, payment_id, debit_account, credit_account, amount_minor, currency, "
+    "kind, business_at, debit_jurisdiction, credit_jurisdiction, debit_tier, credit_tier, "
+    "merchant_category"
+)
+
+
+def _reveal_hash(prev: bytes, at: float, supervisor: str, jurisdiction: str, wallet: str,
+                 reason: str, case_id: str) -> bytes:  # fmt: skip
+    body = json.dumps(
+        [repr(float(at)), supervisor, jurisdiction, wallet, reason, case_id],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(prev + body.encode()).digest()
+
+
+def _posting(r: asyncpg.Record) -> Posting:
+    return Posting(
+        r["ledger"], r["seq"], r["transfer_id"], r["payment_id"], r["debit_account"],
+        r["credit_account"], r["amount_minor"], r["currency"], r["kind"], r["business_at"],
+        r["debit_jurisdiction"], r["credit_jurisdiction"], r["debit_tier"], r["credit_tier"],
+        r["merchant_category"],
+    )  # fmt: skip
+
+
+class SupervisionStore:
+    """Supervision's own database (one per supervisor; ledgers keep theirs)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 4) -> SupervisionStore:
+        """Connect and create the schema if needed (idempotent)."""
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(7212)")  # one migrator at a time
+            try:
+                await conn.execute(SCHEMA)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(7212)")
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    # --- feeds -------------------------------------------------------------------------------
+    async def ingest(self, ledger: str, postings: Sequence[Posting]) -> int:
+        """Store one ledger's feed batch and advance its cursor, in one transaction.
+
+        Idempotent: postings already stored are skipped. Raises FeedError when the batch mixes
+        ledgers, is out of order, leaves a gap after the cursor, or rewrites a stored posting.
+        Returns how many postings were new."""
+        if not postings:
+            return 0
+        seqs = [p.seq for p in postings]
+        if any(p.ledger != ledger for p in postings):
+            raise FeedError(f"ledger: batch for {ledger!r} holds postings of another ledger")
+        if any(b != a + 1 for a, b in itertools.pairwise(seqs)):
+            raise FeedError(f"seq: batch of {ledger!r} is not contiguous and increasing")
+        cols = list(zip(*(
+            (p.ledger, p.seq, p.transfer_id, p.payment_id, p.debit_account, p.credit_account,
+             p.amount_minor, p.currency, p.kind, float(p.business_at), p.debit_jurisdiction,
+             p.credit_jurisdiction, p.debit_tier, p.credit_tier, p.merchant_category)
+            for p in postings
+        ), strict=True))  # fmt: skip
+        async with self.pool.acquire() as conn, conn.transaction():
+            cursor = await conn.fetchval(
+                "SELECT last_seq FROM feed_cursors WHERE ledger = $1 FOR UPDATE", ledger
+            )
+            last = cursor if cursor is not None else 0
+            if seqs[0] > last + 1:
+                raise FeedError(f"seq: gap in {ledger!r} feed: stored up to {last}, got {seqs[0]}")
+            inserted = await conn.fetch(
+                f"INSERT INTO postings ({_COLUMNS}) SELECT * FROM unnest($1::text[], "
+                "$2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
+                "$8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], "
+                "$13::smallint[], $14::smallint[], $15::text[]) "
+                "ON CONFLICT (ledger, seq) DO NOTHING RETURNING seq",
+                *[list(c) for c in cols],
+            )
+            if len(inserted) < len(postings):
+                rewritten = await conn.fetchval(
+                    "SELECT min(p.seq) FROM postings p JOIN unnest($2::bigint[], $3::text[]) "
+                    "AS u(seq, transfer_id) ON p.ledger = $1 AND p.seq = u.seq "
+                    "WHERE p.transfer_id <> u.transfer_id",
+                    ledger, list(cols[1]), list(cols[2]),
+                )  # fmt: skip
+                if rewritten is not None:
+                    raise FeedError(
+                        f"seq: {ledger!r} posting {rewritten} differs from the stored one"
+                    )
+            await conn.execute(
+                "INSERT INTO feed_cursors (ledger, last_seq) VALUES ($1, $2) "
+                "ON CONFLICT (ledger) DO UPDATE "
+                "SET last_seq = GREATEST(feed_cursors.last_seq, EXCLUDED.last_seq)",
+                ledger,
+                seqs[-1],
+            )
+            return len(inserted)
+
+    async def cursor(self, ledger: str) -> int:
+        """Last seq stored for `ledger` (0: nothing yet): resume the feed after it."""
+        value = await self.pool.fetchval(
+            "SELECT last_seq FROM feed_cursors WHERE ledger = $1", ledger
+        )
+        return int(value or 0)
+
+    async def cursors(self) -> dict[str, int]:
+        rows = await self.pool.fetch("SELECT ledger, last_seq FROM feed_cursors ORDER BY ledger")
+        return {r["ledger"]: r["last_seq"] for r in rows}
+
+    # --- alerts ------------------------------------------------------------------------------
+    async def save_alerts(self, alerts: Sequence[Alert]) -> int:
+        """Store alerts (an alert id already stored is skipped); returns how many were new."""
+        if not alerts:
+            return 0
+        rows = await self.pool.fetch(
+            "INSERT INTO alerts (alert_id, typology, score, subjects, evidence, raised_at, rail) "
+            "SELECT a.id, a.typology, a.score, "
+            "ARRAY(SELECT json_array_elements_text(a.subjects::json)), "
+            "ARRAY(SELECT json_array_elements_text(a.evidence::json)), a.raised_at, a.rail "
+            "FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], "
+            "$6::float8[], $7::text[]) AS a(id, typology, score, subjects, evidence, raised_at, "
+            "rail) ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
+            [a.alert_id for a in alerts],
+            [a.typology for a in alerts],
+            [a.score for a in alerts],
+            [json.dumps(a.subjects) for a in alerts],
+            [json.dumps(a.evidence) for a in alerts],
+            [a.raised_at for a in alerts],
+            [a.rail for a in alerts],
+        )
+        return len(rows)
+
+    async def alerts(
+        self, *, typology: str | None = None, subject: str | None = None, since: float = 0.0
+    ) -> list[Alert]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM alerts WHERE ($1::text IS NULL OR typology = $1) "
+            "AND ($2::text IS NULL OR subjects @> ARRAY[$2]) AND raised_at >= $3 "
+            "ORDER BY raised_at, alert_id",
+            typology,
+            subject,
+            since,
+        )
+        return [
+            Alert(
+                r["alert_id"],
+                r["typology"],
+                r["score"],
+                list(r["subjects"]),
+                list(r["evidence"]),
+                r["raised_at"],
+                r["rail"],
+            )
+            for r in rows
+        ]
+
+    # --- flow graph --------------------------------------------------------------------------
+    async def payment_path(self, payment_id: str) -> list[Posting]:
+        """Every leg of one payment across all ledgers, in business-time order."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM postings WHERE payment_id = $1 "
+            "ORDER BY business_at, ledger, seq",
+            payment_id,
+        )
+        return [_posting(r) for r in rows]
+
+    async def counterparties(
+        self,
+        wallet: str,
+        hops: int = 2,
+        *,
+        since: float = float("-inf"),
+        until: float = float("inf"),
+        limit: int = 1_000,
+    ) -> list[Counterparty]:
+        """Wallets within `hops` payment edges of `wallet` (either direction), in
+        [since, until], nearest first (recursive CTE over payment edges)."""
+        if not 1 <= hops <= 6:
+            raise ValueError(f"hops must be 1..6 (got {hops})")
+        rows = await self.pool.fetch(
+            "WITH RECURSIVE edges AS ("
+            + _EDGES.format(since="$2", until="$3")
+            + "), links AS (SELECT src AS a, dst AS b FROM edges "
+            "UNION SELECT dst, src FROM edges), "
+            "walk(wallet, hops) AS (SELECT $1::text, 0 UNION "
+            "SELECT l.b, w.hops + 1 FROM walk w JOIN links l ON l.a = w.wallet "
+            "WHERE w.hops < $4) "
+            "SELECT wallet, min(hops) AS hops FROM walk WHERE wallet <> $1 "
+            "GROUP BY wallet ORDER BY 2, 1 LIMIT $5",
+            wallet,
+            since,
+            until,
+            hops,
+            limit,
+        )
+        return [Counterparty(r["wallet"], r["hops"]) for r in rows]
+
+    async def jurisdiction_flows(
+        self, since: float = float("-inf"), until: float = float("inf")
+    ) -> list[JurisdictionFlow]:
+        """Cross-border payments in [since, until] summed by (source, destination, currency)."""
+        rows = await self.pool.fetch(
+            "WITH o AS (SELECT DISTINCT ON (payment_id) payment_id, amount_minor, currency, "
+            "COALESCE(NULLIF(debit_jurisdiction, ''), ledger) AS source FROM postings "
+            "WHERE payment_id <> '' AND business_at BETWEEN $1 AND $2 "
+            "ORDER BY payment_id, business_at, ledger, seq), "
+            "d AS (SELECT DISTINCT ON (payment_id) payment_id, "
+            "COALESCE(NULLIF(credit_jurisdiction, ''), ledger) AS destination FROM postings "
+            "WHERE payment_id <> '' AND business_at BETWEEN $1 AND $2 "
+            "ORDER BY payment_id, business_at DESC, ledger DESC, seq DESC) "
+            "SELECT source, destination, currency, count(*) AS payments, "
+            "sum(amount_minor)::bigint AS amount_minor FROM o JOIN d USING (payment_id) "
+            "WHERE source <> destination GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            since,
+            until,
+        )
+        return [
+            JurisdictionFlow(
+                r["source"], r["destination"], r["currency"], r["payments"], r["amount_minor"]
+            )
+            for r in rows
+        ]
+
+    # --- controllable anonymity: the reveal audit log ----------------------------------------
+    async def record_reveal(
+        self,
+        *,
+        supervisor: str,
+        jurisdiction: str,
+        wallet: str,
+        reason: str,
+        at: float,
+        case_id: str = "",
+    ) -> RevealRecord:
+        """Append one identity reveal to the hash-chained audit log (serialised by a lock)."""
+        if not reason.strip():
+            raise ValueError("reason: a reveal must state why")
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE reveal_audit IN SHARE ROW EXCLUSIVE MODE")
+            prev = await conn.fetchval("SELECT hash FROM reveal_audit ORDER BY n DESC LIMIT 1")
+            prev = bytes(prev) if prev is not None else _GENESIS
+            digest = _reveal_hash(prev, at, supervisor, jurisdiction, wallet, reason, case_id)
+            n = await conn.fetchval(
+                "INSERT INTO reveal_audit (at, supervisor, jurisdiction, wallet, reason, case_id, "
+                "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING n",
+                at, supervisor, jurisdiction, wallet, reason, case_id, prev, digest,
+            )  # fmt: skip
+        return RevealRecord(n, at, supervisor, jurisdiction, wallet, reason, case_id,
+                            prev.hex(), digest.hex())  # fmt: skip
+
+    async def reveal_log(self, wallet: str | None = None) -> list[RevealRecord]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM reveal_audit WHERE $1::text IS NULL OR wallet = $1 ORDER BY n", wallet
+        )
+        return [
+            RevealRecord(
+                r["n"],
+                r["at"],
+                r["supervisor"],
+                r["jurisdiction"],
+                r["wallet"],
+                r["reason"],
+                r["case_id"],
+                bytes(r["prev_hash"]).hex(),
+                bytes(r["hash"]).hex(),
+            )
+            for r in rows
+        ]
+
+    async def verify_reveal_chain(self) -> int:
+        """Recompute the chain from genesis; returns the entries verified, raises
+        AuditChainBroken at the first entry whose link or content does not match."""
+        prev = _GENESIS
+        count = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            async for r in conn.cursor("SELECT * FROM reveal_audit ORDER BY n"):
+                expected = _reveal_hash(prev, r["at"], r["supervisor"], r["jurisdiction"],
+                                        r["wallet"], r["reason"], r["case_id"])  # fmt: skip
+                if bytes(r["prev_hash"]) != prev or bytes(r["hash"]) != expected:
+                    raise AuditChainBroken(r["n"])
+                prev = expected
+                count += 1
+        return count
