@@ -219,11 +219,17 @@ class PvPCoordinator:
             it.decided_at_us = decided
             if not it.committed:
                 k = next(
-                    i
-                    for i, c in enumerate(it.codes)
-                    if c not in (C.OK, C.EXISTS, C.LINKED_EVENT_FAILED)
+                    (
+                        i
+                        for i, c in enumerate(it.codes)
+                        if c not in (C.OK, C.EXISTS, C.LINKED_EVENT_FAILED)
+                    ),
+                    None,
                 )
-                it.reason, it.field = self.reason_of(it, k, it.codes[k])
+                if k is not None:
+                    it.reason, it.field = self.reason_of(it, k, it.codes[k])
+                else:  # no leg refused on its merits: a ledger was unreachable (see _prepare)
+                    it.reason = it.reason or "LINKED_EVENT_FAILED"
             if it.on_decided:
                 it.on_decided(it, it.committed, it.reason)
         with telemetry.phase_spans("pvp.decide (durable log)", self._traced(intents)):
@@ -335,7 +341,7 @@ class PvPCoordinator:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT payment_id, state, leg_ledgers, leg_ids FROM pvp_payments"
-                " WHERE state IN (1, 2, 3) AND ($1 = 0 OR created_at_us < $1)",
+                " WHERE state IN (1, 2, 3) AND ($1::bigint = 0 OR created_at_us < $1::bigint)",
                 older_than_us,
             )
         rows = [r for r in rows if r["payment_id"] not in self._in_flight]
