@@ -66,7 +66,7 @@ async def audit_ledger(conn: Any) -> list[str]:
             out.append(f"conservation broken in {r['currency']}: {dict(r)}")
     for r in await conn.fetch(
         "SELECT id, debits_posted, debits_pending, credits_posted FROM accounts"
-        " WHERE flags & 1 = 1 AND debits_posted + debits_pending > credits_posted"
+        " WHERE flags & 1 = 1 AND debits_posted::numeric + debits_pending > credits_posted"
     ):
         out.append(f"floor breached: {dict(r)}")
     for r in await conn.fetch(_SUMS_FROM_LOG):
