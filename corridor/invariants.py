@@ -81,6 +81,13 @@ async def _checks(conn: asyncpg.Connection, ledger: str) -> list[Check]:
         " WHERE x.debits_pending <> coalesce(s.d, 0) OR x.credits_pending <> coalesce(s.c, 0)"
     )
     out.append(Check(ledger, "pending sums", bad_pending == 0, f"{bad_pending} accounts disagree"))
+    orphans = await conn.fetchval(
+        "SELECT count(*) FROM transfers t WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id ="
+        " t.debit_account_id) OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = t.credit_account_id)"
+    )
+    out.append(
+        Check(ledger, "accounts exist", orphans == 0, f"{orphans} transfers name a missing account")
+    )
     dup = await conn.fetchval("SELECT count(*) - count(DISTINCT id) FROM transfers")
     twice = await conn.fetchval(
         "SELECT count(*) FROM (SELECT pending_id FROM transfers WHERE pending_id IS NOT NULL"

@@ -60,6 +60,16 @@ CREATE INDEX transfers_pending_idx ON transfers (timeout_at_us) WHERE state = 2;
         "payment index",
         "CREATE INDEX transfers_payment_idx ON transfers (payment_id) WHERE payment_id <> '';",
     ),
+    (
+        3,
+        "drop per-row foreign keys on transfers",
+        # Measured: the two per-row FK triggers (each takes a KEY SHARE lock on an account row the
+        # same transaction is updating) cut the group-commit write path from ~30k to ~9k
+        # transfers/s. The engine resolves both accounts under FOR UPDATE before writing, accounts
+        # are never deleted, and `corridor check-invariants` verifies referential integrity.
+        "ALTER TABLE transfers DROP CONSTRAINT IF EXISTS transfers_debit_account_id_fkey,"
+        " DROP CONSTRAINT IF EXISTS transfers_credit_account_id_fkey;",
+    ),
 ]
 
 
