@@ -153,13 +153,19 @@ class YieldCurve:
         return self._interp(self._days, self._total, days) + impact / 10_000.0
 
     def shift(self, bp_by_days: dict[float, float]) -> None:
-        """Add a shock: one entry = a parallel shift; several = interpolated by tenor."""
+        """Add a shock: one entry = a parallel shift; several = interpolated by tenor.
+
+        The shock's tenors join the curve's knots, so base and shift stay exactly piecewise
+        linear (a shift given at 3m is exactly that at 3m, whatever the curve's own points)."""
         if not bp_by_days:
             return
         xs = sorted(bp_by_days)
         ys = [bp_by_days[x] for x in xs]
-        self._shift = [s + self._interp(xs, ys, d) for s, d in zip(self._shift, self._days)]
-        self._total = [b + s / 10_000.0 for b, s in zip(self._base, self._shift)]
+        knots = sorted(set(self._days) | set(xs))
+        base = [self._interp(self._days, self._base, d) for d in knots]
+        shift = [self._interp(self._days, self._shift, d) + self._interp(xs, ys, d) for d in knots]
+        self._days, self._base, self._shift = knots, base, shift
+        self._total = [b + s / 10_000.0 for b, s in zip(base, shift)]
         self.version += 1
 
     def add_impact(self, bp: float) -> None:
