@@ -144,7 +144,9 @@ async def stream_batches(
                 )  # fmt: skip
             try:
                 resp = await wl.PayBatch(node_pb2.PayBatchRequest(payments=batch), timeout=10)
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as e:
+                # Only the crash may interrupt the stream; any refusal would be a bug.
+                assert e.code() == grpc.StatusCode.UNAVAILABLE, e
                 out.unacked.append(batch)
                 return
             assert [r.code for r in resp.results] == [ledger_pb2.OK] * BATCH
