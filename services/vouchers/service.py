@@ -601,15 +601,17 @@ class VoucherService:
         if not unseen:
             return {}
         async with self.pool.acquire() as conn:
+            # One index probe per key (LATERAL ... LIMIT 1): never a scan of the whole trail.
             rows = await conn.fetch(
-                "SELECT DISTINCT ON (e.program_id, e.redemption_key) e.program_id,"
-                " e.redemption_key, e.allowed, e.failed_clause, e.reason, e.detail, e.amount_minor,"
-                " e.transfer_id, e.ledger_code, t.seq AS transfer_seq"
-                " FROM voucher_evaluations e"
-                " JOIN unnest($1::text[], $2::text[]) AS k(p, r)"
-                "   ON e.program_id = k.p AND e.redemption_key = k.r"
-                " LEFT JOIN transfers t ON t.id = e.transfer_id AND e.allowed"
-                " ORDER BY e.program_id, e.redemption_key, e.seq DESC",
+                "SELECT k.p AS program_id, k.r AS redemption_key, x.allowed, x.failed_clause,"
+                " x.reason, x.detail, x.amount_minor, x.transfer_id, x.ledger_code,"
+                " t.seq AS transfer_seq"
+                " FROM unnest($1::text[], $2::text[]) AS k(p, r)"
+                " CROSS JOIN LATERAL (SELECT * FROM voucher_evaluations e"
+                "   WHERE e.program_id = k.p AND e.redemption_key = k.r"
+                "   ORDER BY e.seq DESC LIMIT 1) x"
+                " LEFT JOIN LATERAL (SELECT seq FROM transfers"
+                "   WHERE id = x.transfer_id AND x.allowed LIMIT 1) t ON true",
                 [k[0] for k in unseen],
                 [k[1] for k in unseen],
             )
@@ -977,7 +979,8 @@ class VoucherService:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT e.*, t.seq AS transfer_seq FROM voucher_evaluations e"
-                " LEFT JOIN transfers t ON t.id = e.transfer_id AND e.allowed"
+                " LEFT JOIN LATERAL (SELECT seq FROM transfers"
+                "   WHERE id = e.transfer_id AND e.allowed LIMIT 1) t ON true"
                 " WHERE e.program_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
                 program_id,
                 after_seq,
@@ -1013,7 +1016,8 @@ class VoucherService:
                 " t.business_at_us, e.payee_id, p.definition->>'settlement' AS route,"
                 " p.definition->>'payout_currency' AS payout_currency"
                 " FROM transfers t JOIN voucher_programs p ON p.program_id = t.payment_id"
-                " LEFT JOIN voucher_evaluations e ON e.transfer_id = t.id AND e.allowed"
+                " LEFT JOIN LATERAL (SELECT payee_id FROM voucher_evaluations"
+                "   WHERE transfer_id = t.id AND allowed LIMIT 1) e ON true"
                 " WHERE t.seq > $1 AND t.kind = ANY($2::text[]) ORDER BY t.seq LIMIT $3",
                 after_seq,
                 list(vl.ESCROW_DEBIT_KINDS),
