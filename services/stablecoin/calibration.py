@@ -44,9 +44,9 @@ CALIBRATION_TARGETS: tuple[CalibrationTarget, ...] = (
 CALIBRATED_PARAMETERS: tuple[tuple[str, str, str], ...] = (
     ("market.arbitrageurs[0].capital_minor", "$2.0B",
      "dollars arbitrageurs could deploy over a weekend; sets how far selling can push the price"),
-    ("market.arbitrageurs[0].tail_probability", "0.5",
+    ("market.arbitrageurs[0].tail_probability", "0.6",
      "weight on the bad case at full alarm; with the frozen $3.3B it sets Saturday's bid"),
-    ("market.arbitrageurs[0].inventory_aversion_pct", "6",
+    ("market.arbitrageurs[0].inventory_aversion_pct", "8",
      "discount needed to hold more inventory; shapes the trough and the Sunday-night level"),
     ("behaviour.accel_below_threshold", "2.0",
      "how hard exits accelerate below 0.99 (the Fed-staff kink); sets the size of the run"),

@@ -143,7 +143,7 @@ def calibrate(
 ) -> None:
     """Run svb-2023 over several seeds and show how often each band is met."""
     spec = load_preset("svb-2023")
-    hits = {row["metric"]: [] for row in calibration_table({})}
+    hits: dict[str, list[dict[str, Any]]] = {row["metric"]: [] for row in calibration_table({})}
     for seed in range(1, seeds + 1):
         summary = StablecoinWorld.from_spec(spec, seed=seed).run().summary()
         for row in calibration_table(summary):

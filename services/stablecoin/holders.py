@@ -5,7 +5,8 @@ customers, a central bank's token reserve), aggregated so a run costs microsecon
 agents. Each step a cohort pulls a fraction of what it is still willing to pull::
 
     stress  = news_sensitivity * alarm
-            + price_sensitivity * (slope * cents below par + accel * cents below the threshold)
+            + price_sensitivity * (slope * cents below par + accel * cents below the threshold
+                                   + shortfall_weight * % by which reserves fall short of tokens)
             + herd_sensitivity * herd_per_pct * (% of supply exited by others in the window)
     hazard  = hazard_per_h * stress * (1 - backstop_cut if a backstop is in force)
     exit    = runnable * (1 - exp(-hazard * dt_h * noise)),  noise ~ lognormal(0, sigma), mean 1
@@ -13,7 +14,8 @@ agents. Each step a cohort pulls a fraction of what it is still willing to pull:
 
 The kink at ``run_threshold_price`` (0.99) is the acceleration the Fed staff found in the March
 2023 redemption data; ``run_share`` caps how much of a cohort is flighty at all (sticky holders
-stay). ``alarm`` is news: each shock adds to it (globally or for the cohorts it targets) and it
+stay). A known shortfall of reserves is itself a reason to run: the issuer pays par first come,
+first served, so whoever leaves last bears the hole. ``alarm`` is news: each shock adds to it (globally or for the cohorts it targets) and it
 fades with a half-life; a credible backstop removes most of it.
 """
 

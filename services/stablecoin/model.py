@@ -179,10 +179,10 @@ class StablecoinWorld:
         if rest > 0:
             # Tokens neither in a cohort nor in a venue are held by people who never run.
             first = self.spec.holders[0]
-            passive = HolderSpec(
-                name="other holders (passive)", type="institution", jurisdiction="US",
-                chain=first.chain, balance_minor=rest, run_share=0.0, hazard_per_h=0.0,
-            )  # fmt: skip
+            passive = HolderSpec.model_validate({
+                "name": "other holders (passive)", "type": "institution", "jurisdiction": "US",
+                "chain": first.chain, "balance_minor": rest, "run_share": 0.0, "hazard_per_h": 0.0,
+            })  # fmt: skip
             cohorts.append(HolderCohort(passive, rest, rest))
         for i, c in enumerate(cohorts):
             c.owner = f"holder:{i}"
@@ -304,7 +304,8 @@ class StablecoinWorld:
     def _holders_run(self, t_s: float, dt: float) -> int:
         """Each cohort decides how much to pull; exits go to the issuer's queue or the market."""
         b = self.spec.behaviour
-        pterm = price_term(self.price, b)
+        shortfall_pct = max(0.0, 1.0 - self.issuer.coverage()) * 100.0
+        pterm = price_term(self.price, b) + b.shortfall_weight * shortfall_pct
         herd = b.herd_per_pct_supply * self._herd_sum / self.issuer.supply_start_minor * 100.0
         backstop = 1.0 - b.backstop_hazard_cut if self.sentiment.backstop else 1.0
         dt_h = dt / 3600.0
@@ -501,9 +502,9 @@ class StablecoinWorld:
     def _load_chains(self, dt: float) -> None:
         m = self.spec.market
         for name, chain in self.chains.items():
-            volume = self._step_volume.get(name, 0)
             off = self._step_volume.get("offchain", 0)
-            volume += off * self._chain_share.get(name, 0.0)  # deposits to exchanges are on-chain
+            # Deposits to exchanges are on-chain too, on the chains the holders use.
+            volume = self._step_volume.get(name, 0) + off * self._chain_share.get(name, 0.0)
             trades = volume / m.avg_ticket_minor * m.stress_gas_multiplier
             blocks = max(1.0, dt / chain.spec.block_time_s)
             chain.set_stress_gas(trades * chain.spec.gas_per_swap / blocks)

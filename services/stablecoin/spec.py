@@ -549,6 +549,11 @@ class BehaviourSpec(_Spec):
     accel_below_threshold: float = Field(
         2.0, ge=0, le=100, description="Extra stress per cent below the threshold."
     )
+    shortfall_weight: float = Field(
+        0.5, ge=0, le=100,
+        description="Stress per 1 % that believed reserves fall short of tokens: paid at par first "
+        "come, first served, the last to leave bears the hole, so a known shortfall is a reason to run.",
+    )  # fmt: skip
     alarm_half_life_h: float = Field(12.0, gt=0, le=720, description="How fast news fades.")
     herd_window_h: float = Field(24.0, gt=0, le=720, description="Window of others' exits.")
     herd_per_pct_supply: float = Field(
@@ -981,10 +986,10 @@ def check_references(spec: StablecoinSpec) -> tuple[Loc, str] | None:
         if isinstance(s, ExchangeHaltShock) and s.exchange not in exchanges:
             return ("shocks", i, "exchange"), unknown("exchange", s.exchange, exchanges)
         if isinstance(s, AssumedHaircutShock):
-            for j, a in enumerate(s.applies_to):
-                if a not in kinds | names:
+            for j, target in enumerate(s.applies_to):
+                if target not in kinds | names:
                     return ("shocks", i, "applies_to", j), unknown(
-                        "reserve asset", a, kinds | names
+                        "reserve asset", target, kinds | names
                     )
         if isinstance(s, NewsShock):
             for j, t in enumerate(s.targets):
