@@ -48,6 +48,39 @@ class ReserveLoss:
     text: str = ""  # how to show the loss when it is a range rather than one number
 
 
+def losses_from_run(block: object, seed_claim: float) -> list[ReserveLoss] | None:
+    """The same comparison from a run's own pricing (``summary.stablecoin.bond_math``: percent
+    price changes, negative for a loss, on the run's yield curve and its actual portfolio
+    WAM), or ``None`` when the run did not report one."""
+    if not isinstance(block, dict):
+        return None
+
+    def loss(key: str) -> float | None:
+        value = block.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return abs(float(value)) / 100.0
+
+    bill, note = loss("tbill_3m_pct"), loss("note_10y_pct")
+    if bill is None or note is None:
+        return None
+    out = [
+        ReserveLoss("Seed narrative (claimed)", seed_claim, f"{seed_claim * 100:g}% (claimed)"),
+        ReserveLoss("3-month T-bill", bill),
+    ]
+    portfolio, wam = loss("bill_portfolio_pct"), block.get("bill_portfolio_wam_days")
+    if portfolio is not None:
+        if isinstance(wam, int | float) and wam >= 1:
+            label = f"This run's bills (WAM {float(wam):.0f} days)"
+        elif isinstance(wam, int | float):
+            label = "This run's bills (WAM < 1 day)"
+        else:
+            label = "This run's bill portfolio"
+        out.append(ReserveLoss(label, portfolio))
+    out.append(ReserveLoss("10-year Treasury note", note))
+    return out
+
+
 def losses_for_shock(
     shock: float = 0.01,
     bill_yield: float = 0.043,

@@ -108,6 +108,7 @@ figure .source { color: var(--muted); font-size: 11.5px; margin-top: 4px; }
   font-size: 13.5px; margin: 6px 0 0; }
 .callout { background: var(--wash); border-radius: 8px; padding: 16px 18px; }
 .two { display: grid; grid-template-columns: 1fr 1fr; gap: 30px 40px; align-items: start; }
+.two.wide-right { grid-template-columns: minmax(0, 0.85fr) minmax(0, 1.15fr); }
 table.plain th, table.plain td { padding: 6px 8px; border-bottom: 1px solid var(--rule);
   text-align: left; vertical-align: top; font-size: 13.5px; }
 table.plain th { font-size: 12px; color: var(--muted); border-bottom: 2px solid var(--ink); }

@@ -149,9 +149,23 @@ def _fill_from_payments(fig: RailFigures, rows: pd.DataFrame) -> None:
 def _scenario_title(run: RunResults) -> str:
     scenario = dig(run.summary, "scenario")
     if isinstance(scenario, str) and scenario.strip():
-        words = scenario.replace("_", " ").replace("-", " ").strip()
-        return words[:1].upper() + words[1:]
+        return scenario_title(scenario)
     return f"Corridor run in {run.directory.name}"
+
+
+# Words a scenario slug spells in lower case that a title spells in capitals.
+_ACRONYMS = frozenset(
+    {"aml", "bis", "cbdc", "cny", "eod", "fx", "gbp", "hkd", "pvp", "svb", "usd", "usdc",
+     "usdt", "cn", "hk", "th", "ae", "sa", "g20", "uk", "us", "eu"}
+)  # fmt: skip
+
+
+def scenario_title(slug: str) -> str:
+    """A scenario slug as a title: "svb-2023" -> "SVB 2023", "aml-typologies" -> "AML
+    typologies", "dollar-contagion" -> "Dollar contagion"."""
+    words = slug.replace("_", " ").replace("-", " ").split()
+    text = " ".join(w.upper() if w.lower() in _ACRONYMS else w for w in words)
+    return text[:1].upper() + text[1:]
 
 
 def masthead(run: RunResults) -> str:
@@ -591,11 +605,18 @@ def _peg_chart(run: RunResults, price: pd.Series, stable: Any) -> str:
         takeaway += f"; below 0.99 for {humanize.hours(below_h)}"
     final = num(stable, "final_price")
     final = final if final is not None else float(values[~np.isnan(values)][-1])
+    venue = num(stable, "min_venue_price")
+    venue_text = (
+        f" (lowest single venue {humanize.price(venue)})"
+        if venue is not None and venue < low - 0.0005
+        else ""
+    )
     return doc.Figure(
         "fig-peg",
         takeaway,
-        f"Secondary-market price, US$ per token; ended at {humanize.price(final)}. For scale, "
-        "USDC in March 2023 (SVB): low ≈ 0.87, below 0.99 for ≈ 2–2.5 days.",
+        f"Aggregate secondary-market price, US$ per token{venue_text}; ended at "
+        f"{humanize.price(final)}. For scale, USDC in March 2023 (SVB): low ≈ 0.87 (one venue "
+        "0.81), below 0.99 for ≈ 2–2.5 days.",
         svg,
         f"Source: {run.source('timeseries')} · n = {humanize.count(len(values))} observations",
     ).html()
@@ -965,8 +986,19 @@ def assumptions_section(run: RunResults) -> str:
     raw = dig(run.summary, "assumptions")
     assumptions = [a for a in raw if isinstance(a, Mapping)] if isinstance(raw, list) else []
     claim, claimed_loss = _seed_claim(assumptions)
-    losses = bondmath.losses_for_shock(seed_claim=claimed_loss)
+    run_losses = bondmath.losses_from_run(dig(run.summary, "stablecoin", "bond_math"), claimed_loss)
+    losses = run_losses or bondmath.losses_for_shock(seed_claim=claimed_loss)
     bills = losses[1].loss
+    if run_losses is not None:
+        basis = "Price change for +100 bp on this run's yield curve and reserve portfolio. "
+        source = "Source: summary.json stablecoin.bond_math (the run's own pricing)"
+    else:
+        basis = (
+            "Price change for +100 bp: bills priced as zero-coupon at 4.3%, the 10-year note "
+            "as a 4.25% semi-annual coupon at par. "
+        )
+        source = "Source: bond pricing in corridor.briefing.bondmath"
+    assumptions += _stablecoin_assumptions(run, assumptions)
     svg = sc.bar_chart(
         [
             sc.BarGroup(
@@ -988,7 +1020,7 @@ def assumptions_section(run: RunResults) -> str:
             ticks=[sc.Tick(v, f"{v * 100:g}%") for v in (0, 0.05, 0.10, 0.15)],
         ),
         value_fmt=humanize.percent,
-        width=470,
+        width=390,
         bar_height=16,
     )
     ratio = claimed_loss / bills if bills else float("nan")
@@ -1003,12 +1035,10 @@ def assumptions_section(run: RunResults) -> str:
         "fig-bondmath",
         f"The seed's {humanize.percent(claimed_loss)} haircut is {humanize.number(ratio, 2)}× "
         f"what bond math gives a 3-month bill",
-        "Price change for +100 bp: bills priced as zero-coupon at 4.3%, the 10-year note as a "
-        "4.25% semi-annual coupon at par. " + used,
+        basis + used,
         svg,
-        "Source: bond pricing in corridor.briefing.bondmath; seed claim from the project "
-        "narrative. Peg-breaking losses come from risky reserve assets, failed banks, fire-sale "
-        "costs and redemption lags instead.",
+        f"{source}; seed claim from the project narrative. Peg-breaking losses come from risky "
+        "reserve assets, failed banks, fire-sale costs and redemption lags instead.",
     ).html()
     if assumptions:
         rows = [
@@ -1026,8 +1056,25 @@ def assumptions_section(run: RunResults) -> str:
         table = doc.plain_table(["Assumption", "Value", "Kind", "Source"], rows, set())
     else:
         table = doc.absent_block("The scenario's assumptions (summary.json assumptions)")
-    body = f'<div class="two"><div class="callout">{bond}</div><div>{table}</div></div>'
+    body = f'<div class="two wide-right"><div class="callout">{bond}</div><div>{table}</div></div>'
     return doc.section("assumptions", "Assumptions: what is fact, what is assumed", body)
+
+
+def _stablecoin_assumptions(
+    run: RunResults, already: list[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The stablecoin model's own labelled references (``summary.stablecoin.assumptions``),
+    less any the scenario already lists under the same name."""
+    raw = dig(run.summary, "stablecoin", "assumptions")
+    if not isinstance(raw, list):
+        return []
+    seen = {str(a.get("name", "")).strip().lower() for a in already}
+    extra = []
+    for item in raw:
+        if isinstance(item, Mapping) and str(item.get("name", "")).strip().lower() not in seen:
+            seen.add(str(item.get("name", "")).strip().lower())
+            extra.append(item)
+    return extra
 
 
 def _assumption_value(value: Any) -> str:

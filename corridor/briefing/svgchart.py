@@ -639,7 +639,7 @@ def bar_chart(
     frame = _Frame(
         width,
         height,
-        left=min(label_room, width * 0.4),
+        left=min(label_room, width * 0.5),
         right=note_room + 10,
         top=10 + legend_room + ref_room,
         bottom=26,
@@ -702,7 +702,8 @@ def bar_chart(
                 )
             cy += bar_height + 3
         mid = (group_top + cy - 3) / 2
-        parts.append(_text(frame.plot_left - 8, mid, group.label, anchor="end"))
+        label = _fit(group.label, frame.plot_left - 12, FONT_SIZE)
+        parts.append(_text(frame.plot_left - 8, mid, label, anchor="end"))
         cy += group_gap
     parts.append(
         f'<line x1="{_x(zero)}" x2="{_x(zero)}" y1="{_x(frame.plot_top)}" '

@@ -31,7 +31,13 @@ from corridor.briefing.results import (
     rail_short,
     sentence,
 )
-from corridor.briefing.run_page import HALF, WIDE, assumptions_section, caveats_section
+from corridor.briefing.run_page import (
+    HALF,
+    WIDE,
+    assumptions_section,
+    caveats_section,
+    scenario_title,
+)
 from corridor.briefing.timeaxis import (
     SECONDS_PER_DAY,
     SETTLEMENT_TICKS,
@@ -547,11 +553,7 @@ def masthead(sweep: SweepResults, rep: RunResults | None) -> str:
     runs = sweep.runs
     n, n_ok = len(runs), int(sweep.ok_mask.sum())
     scenario = dig(rep.summary, "scenario") if rep else None
-    title = (
-        str(scenario).replace("-", " ").replace("_", " ").capitalize()
-        if scenario
-        else f"Sweep in {sweep.directory.name}"
-    )
+    title = scenario_title(str(scenario)) if scenario else f"Sweep in {sweep.directory.name}"
     meta = [f"{n} runs", f"{n_ok} completed"]
     if n - n_ok:
         meta.append(f'<span class="badge misses">{n - n_ok} did not complete</span>')

