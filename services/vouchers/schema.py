@@ -12,6 +12,8 @@ derivation is what keeps the counters exact (nothing to drift). What these table
   failing clause), written *before* the ledger transfer, so no settled redemption lacks one.
   Whether an allowed redemption settled is read from the ledger (`transfer_id`).
 - `voucher_actions`: issue, deposit, expiry and claw-back decisions: who, why, how much.
+- `voucher_relay_cursors`, `voucher_bridge_payouts`: how far the bridge relay has followed the
+  settlement feed, and the bridge's receipt for each cross-border payout (see `relay.py`).
 """
 
 from __future__ import annotations
@@ -71,6 +73,26 @@ CREATE TABLE voucher_actions (
     recorded_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX voucher_actions_program ON voucher_actions (program_id, seq);
+""",
+    ),
+    (
+        2,
+        "bridge relay: cursor and receipts",
+        """
+CREATE TABLE voucher_relay_cursors (
+    name text PRIMARY KEY,
+    seq  bigint NOT NULL
+);
+-- One row per cross-border payout handed to the bridge: its payment and the bridge's verdict.
+CREATE TABLE voucher_bridge_payouts (
+    transfer_id text PRIMARY KEY,
+    program_id  text NOT NULL,
+    payment_id  text NOT NULL,
+    status      text NOT NULL,
+    reason      text NOT NULL DEFAULT '',
+    attempts    integer NOT NULL DEFAULT 1,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
 """,
     ),
 ]

@@ -16,14 +16,21 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 from typing import Any
 
 from corridor import pg, telemetry
 from corridor.clock import WallClock
 from corridor.config import SERVICE_PORTS, ServiceSettings
 from corridor.errors import CorridorError, invalid, not_found, permission_denied, precondition
-from corridor.server import RunningServer, current_caller, serve_until_signalled, start_server
-from corridor.v1 import common_pb2, vouchers_pb2, vouchers_pb2_grpc
+from corridor.server import (
+    RunningServer,
+    channel,
+    current_caller,
+    serve_until_signalled,
+    start_server,
+)
+from corridor.v1 import bridge_pb2_grpc, common_pb2, vouchers_pb2, vouchers_pb2_grpc
 from services.ledger.engine import C
 from services.ledger.servicer import page_cursor, page_size
 from services.vouchers import templates
@@ -34,6 +41,7 @@ from services.vouchers.program import (
     ProgramError,
     VoucherProgram,
 )
+from services.vouchers.relay import BridgeRelay
 from services.vouchers.service import (
     EvaluationRecord,
     ProgramView,
@@ -440,7 +448,18 @@ async def create_server(
     every_s = float(settings.extra.get("expire_every_s", "0") or 0)
     if every_s > 0:
         service.background(_expire_forever(service, every_s))
+    bridge_target = settings.extra.get("bridge_target", "")
+    payer_wallet = settings.extra.get("bridge_payer_wallet_id", "")
+    if bridge_target and payer_wallet:
+        service.background(_relay_forever(service, bridge_target, payer_wallet))
     return running, service
+
+
+async def _relay_forever(service: VoucherService, target: str, payer_wallet_id: str) -> None:
+    """Pay cross-border redemptions through the bridge (see relay.py) until the service closes."""
+    async with channel(target) as ch:
+        relay = BridgeRelay(service, bridge_pb2_grpc.BridgeStub(ch), payer_wallet_id)
+        await relay.run_forever()
 
 
 async def _expire_forever(service: VoucherService, every_s: float) -> None:
@@ -456,12 +475,13 @@ async def _expire_forever(service: VoucherService, every_s: float) -> None:
 
 
 async def run(bind: str, database_url: str = "", expire_every_s: float = 1.0) -> None:
-    settings = ServiceSettings(
-        name="vouchers",
-        bind=bind,
-        database_url=database_url,
-        extra={"expire_every_s": str(expire_every_s)},
-    )
+    extra = {
+        "expire_every_s": str(expire_every_s),
+        # Set by `corridor up` for the bridge; the wallet is the voucher operator's on the CN node.
+        "bridge_target": os.environ.get("CORRIDOR_BRIDGE_TARGET", ""),
+        "bridge_payer_wallet_id": os.environ.get("CORRIDOR_VOUCHERS_BRIDGE_WALLET", ""),
+    }
+    settings = ServiceSettings(name="vouchers", bind=bind, database_url=database_url, extra=extra)
     telemetry.init_tracing(settings.service_name)
     running, service = await create_server(settings)
     print(f"corridor vouchers serving on port {running.port}", flush=True)
