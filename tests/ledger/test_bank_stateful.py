@@ -495,7 +495,7 @@ class LedgerBankMachine(RuleBasedStateMachine):
 
 
 LedgerBankMachine.TestCase.settings = settings(
-    max_examples=20,
+    max_examples=15,
     stateful_step_count=25,
     deadline=None,
     database=None,
