@@ -308,7 +308,7 @@ class CompiledCondition:
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.clauses)
 
-    def evaluate(self, context: Mapping[str, Any]) -> Verdict:
+    def evaluate(self, context: dict[str, Any]) -> Verdict:
         try:
             results = self._combined.execute(context)
         except EVALUATION_ERRORS:  # a refusal, pinned to its clause below
@@ -318,7 +318,7 @@ class CompiledCondition:
                 return Verdict(False, clause.name, "clause_false", clause.source)
         return ALLOWED
 
-    def _explain(self, context: Mapping[str, Any]) -> Verdict:
+    def _explain(self, context: dict[str, Any]) -> Verdict:
         for clause in self.clauses:
             try:
                 result = clause.program.execute(context)
