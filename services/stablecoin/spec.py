@@ -429,7 +429,7 @@ class LiquidityPositionSpec(_Spec):
 class VenueSpec(_Spec):
     """One place the token trades against dollars (or a dollar-like coin)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="Venue name (arbitrageurs may refer to it).")
     kind: Literal["amm", "orderbook"] = Field(
         "amm", description="For reports; the math is the same."
     )
@@ -442,7 +442,7 @@ class VenueSpec(_Spec):
 class ArbitrageurSpec(_Spec):
     """Traders who buy below par and redeem at the issuer (or mint and sell above par)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="Label in results.")
     capital_minor: int = Field(gt=0, description="Dollars on hand to buy tokens.")
     issuer_access: bool = Field(True, description="A direct counterparty of the issuer.")
     replenish_per_hour_minor: Minor = Field(
@@ -496,7 +496,7 @@ FLIGHT_DESTINATIONS = ("cbdc", "other_stablecoin", "usd_mmf", "local_deposits", 
 class HolderSpec(_Spec):
     """A cohort of token holders who behave alike (aggregated, not one agent per wallet)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="Cohort name (unique; news shocks may target it).")
     type: HolderType = Field(description="Who they are (losses are reported by type).")
     jurisdiction: str = Field(pattern=JURISDICTION, description="Where they are (CN, HK, ...).")
     chain: str = Field(description="Chain their tokens sit on.")
@@ -577,8 +577,10 @@ class BehaviourSpec(_Spec):
 class ExchangeSpec(_Spec):
     """A venue/custodian that converts for customers and runs fiat ramps."""
 
-    name: str = Field(min_length=1)
-    jurisdiction: str = Field(pattern=JURISDICTION)
+    name: str = Field(
+        min_length=1, description="Exchange name (holders, ramps, halts refer to it)."
+    )
+    jurisdiction: str = Field(pattern=JURISDICTION, description="Where it is licensed/operates.")
     par_conversion: bool = Field(
         False, description="Swaps the token 1:1 for dollars for its customers (then redeems)."
     )
@@ -705,7 +707,7 @@ class ExchangeHaltShock(_Shock):
     """An exchange halts conversions and fiat ramps."""
 
     kind: Literal["exchange_halt"] = "exchange_halt"
-    exchange: str
+    exchange: str = Field(description="The exchange that halts.")
     duration_h: float | None = Field(None, gt=0, description="Hours; none = rest of the run.")
 
 
@@ -753,9 +755,9 @@ DEFAULT_ALARM = {
 class ReferenceSpec(_Spec):
     """A figure the spec rests on, with its source (carried to the briefing)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="What the figure is.")
     value: Any = Field(description="The figure.")
-    source: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="Where it comes from.")
     kind: Literal["fact", "assumption", "seed-claim", "calibrated"] = "fact"
 
 
