@@ -1086,9 +1086,21 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 
 
-def _read_preset_data(name: str) -> dict[str, Any]:
+def read_preset_data(name: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A preset's raw data with any ``preset:`` it builds on laid underneath (no ``preset`` key)."""
+    if name in _seen:
+        raise SpecError(
+            name, "preset", f"presets build on each other in a cycle: {' -> '.join(_seen)}"
+        )
     data, _ = read_yaml((PRESETS_DIR / f"{name}.yaml").read_text(encoding="utf-8"), name)
-    return dict(data)
+    data = dict(data)
+    base = data.pop("preset", None)
+    if isinstance(base, str) and base in list_presets():
+        data = _deep_merge(read_preset_data(base, (*_seen, name)), data)
+    return data
+
+
+_read_preset_data = read_preset_data
 
 
 def load_preset(name: str) -> StablecoinSpec:

@@ -178,3 +178,12 @@ def test_chain_presets_fill_design_figures(svb) -> None:
     assert eth.block_time_s == 12.0 and eth.finality_blocks * eth.block_time_s == pytest.approx(
         768.0
     )
+
+
+def test_presets_that_build_on_presets_resolve_fully() -> None:
+    from services.stablecoin.spec import read_preset_data
+
+    data = read_preset_data("seed-haircut")
+    assert "preset" not in data and data["issuer"]["supply_minor"] == 17_450_000_000_000
+    spec = load_stablecoin_spec({"preset": "seed-haircut", "days": 2})
+    assert spec.name == "seed-haircut" and spec.days == 2
