@@ -390,10 +390,12 @@ class VoucherService:
         except ProgramError as exc:
             raise _program_error(exc) from exc
         at = business_at_us or self.now_us()
-        if program.expires_at <= from_us(at):
-            raise invalid("expires_at", "the program would already be expired at issue")
         async with self._issue_lock:
-            row = await self._claim_program(program, idempotency_key, at)
+            row = await self._find_program(program, idempotency_key)
+            if row is None:
+                if program.expires_at <= from_us(at):
+                    raise invalid("expires_at", "the program would already be expired at issue")
+                row = await self._claim_program(program, idempotency_key, at)
             if row["status"] not in (STATUS_ISSUING, STATUS_REJECTED):
                 state = await self._state(program.program_id)
                 assert state is not None
@@ -405,18 +407,9 @@ class VoucherService:
             assert loaded is not None
             return loaded.view()
 
-    async def _claim_program(self, program: VoucherProgram, key: str, at: int) -> asyncpg.Record:
-        fingerprint = program.fingerprint()
+    async def _find_program(self, program: VoucherProgram, key: str) -> asyncpg.Record | None:
+        """The program already issued under this id or key -- which must be this very program."""
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO voucher_programs (program_id, idempotency_key, fingerprint, definition,"
-                " funder_id, currency, amount_minor, template, status, issued_at_us, expires_at_us)"
-                " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, 'issuing', $9, $10)"
-                " ON CONFLICT DO NOTHING",
-                program.program_id, key, fingerprint, json.dumps(program.to_json()),
-                program.funder_id, program.currency, program.amount_minor, program.template, at,
-                at_us(program.expires_at),
-            )  # fmt: skip
             row = await conn.fetchrow(
                 "SELECT program_id, idempotency_key, fingerprint, status, issued_at_us"
                 " FROM voucher_programs WHERE program_id = $1 OR idempotency_key = $2"
@@ -424,15 +417,30 @@ class VoucherService:
                 program.program_id,
                 key,
             )
-        assert row is not None
+        if row is None:
+            return None
         if row["program_id"] != program.program_id:
             raise _already_exists("idempotency_key", "this key already issued another program")
         if row["idempotency_key"] != key:
             raise _already_exists(
                 "program_id", "a program with this id was issued under another key"
             )
-        if row["fingerprint"] != fingerprint:
+        if row["fingerprint"] != program.fingerprint():
             raise _already_exists("idempotency_key", "this key already issued a different program")
+        return row
+
+    async def _claim_program(self, program: VoucherProgram, key: str, at: int) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO voucher_programs (program_id, idempotency_key, fingerprint, definition,"
+                " funder_id, currency, amount_minor, template, status, issued_at_us, expires_at_us)"
+                " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, 'issuing', $9, $10)",
+                program.program_id, key, program.fingerprint(), json.dumps(program.to_json()),
+                program.funder_id, program.currency, program.amount_minor, program.template, at,
+                at_us(program.expires_at),
+            )  # fmt: skip
+        row = await self._find_program(program, key)
+        assert row is not None
         return row
 
     async def _fund(self, program: VoucherProgram, issued_at_us: int) -> None:

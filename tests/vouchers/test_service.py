@@ -247,6 +247,11 @@ async def test_an_idempotency_key_names_one_program(vouchers: VoucherService) ->
     with pytest.raises(CorridorError) as caught:
         await vouchers.issue(grocery_voucher(), "another-key")
     assert error_of(caught)[2] == "program_id"
+    late_retry = await vouchers.issue(grocery_voucher(), "issue-sz-1", at_us(T0 + days(45)))
+    assert late_retry.replayed  # the first result, even once the program could no longer be issued
+    with pytest.raises(CorridorError) as caught:
+        await vouchers.issue(grocery_voucher("sz-2"), "k2", at_us(T0 + days(45)))
+    assert error_of(caught) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD", "expires_at")
 
 
 # --- redemption rules -------------------------------------------------------------------------
