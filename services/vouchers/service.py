@@ -253,11 +253,13 @@ class VoucherService:
         self,
         engine: LedgerEngine,
         pool: asyncpg.Pool,
+        audit_pool: asyncpg.Pool,
         clock: Any = None,
         limits: ConditionLimits | None = None,
     ) -> None:
         self.engine = engine
         self.pool = pool
+        self.audit_pool = audit_pool
         self.clock = clock or WallClock()
         self.limits = limits or ConditionLimits()
         self._states: dict[str, ProgramState] = {}
@@ -276,14 +278,22 @@ class VoucherService:
     ) -> VoucherService:
         """Open the vouchers ledger (migrations, single-writer lock) and repair statuses."""
         engine = await LedgerEngine.open(dsn, "vouchers")
+        pools: list[asyncpg.Pool] = []
         try:
             async with engine.pool.acquire() as conn:
                 await migrate(conn, "vouchers", VOUCHER_MIGRATIONS)
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+            pools.append(await asyncpg.create_pool(dsn, min_size=1, max_size=4))
+            pools.append(
+                await asyncpg.create_pool(
+                    dsn, min_size=1, max_size=4, server_settings={"synchronous_commit": "off"}
+                )
+            )
         except BaseException:
+            for pool in pools:
+                await pool.close()
             await engine.close()
             raise
-        service = cls(engine, pool, clock, limits)
+        service = cls(engine, pools[0], pools[1], clock, limits)
         await service._recover()
         return service
 
@@ -299,6 +309,7 @@ class VoucherService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.audit_pool.close()
         await self.pool.close()
         await self.engine.close()
 
@@ -760,13 +771,19 @@ class VoucherService:
                     v.detail[:500],
                 )
             )
-        moves_money = any(item.transfer is not None for item in pending)
-        async with self.pool.acquire() as conn, conn.transaction():
-            if moves_money:
-                # PostgreSQL flushes its WAL in order, so this commit is durable no later than
-                # the ledger commit that follows it: the audit rows of a settled redemption need
-                # no fsync of their own. A batch of refusals only is committed durably.
-                await conn.execute("SET LOCAL synchronous_commit = off")
+        if any(item.transfer is not None for item in pending):
+            # The audit pool commits without waiting for fsync. PostgreSQL flushes its WAL in
+            # order, so this COPY (one statement, one implicit transaction, one round trip) is
+            # durable no later than the ledger commit that follows it: the audit row of a settled
+            # redemption never needs an fsync of its own.
+            async with self.audit_pool.acquire() as conn:
+                await conn.copy_records_to_table(
+                    "voucher_evaluations", records=rows, columns=AUDIT_COLUMNS
+                )
+            return
+        # Refusals only: nothing follows to carry the commit, so it is made durable itself.
+        async with self.audit_pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = on")
             await conn.copy_records_to_table(
                 "voucher_evaluations", records=rows, columns=AUDIT_COLUMNS
             )
