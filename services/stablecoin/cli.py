@@ -5,6 +5,7 @@
     corridor stablecoin calibrate --seeds 10
     corridor stablecoin presets
     corridor stablecoin validate my-episode.yaml
+    corridor stablecoin serve --bind 127.0.0.1:50063 --preset dollar-contagion   (gRPC)
 
 ``run`` writes ``OUT/summary.json`` (``{"stablecoin": {...}}``) and
 ``OUT/stablecoin_timeseries.csv`` and prints the headline numbers and the svb-2023 calibration
@@ -162,6 +163,30 @@ def calibrate(
     for field, value, why in CALIBRATED_PARAMETERS:
         p.add_row(field, value, why)
     console.print(p)
+
+
+@app.command()
+def serve(
+    bind: Annotated[str, typer.Option(help="host:port")] = "127.0.0.1:50063",
+    preset: Annotated[str, typer.Option(help="The episode to serve")] = "dollar-contagion",
+    file: Annotated[Path | None, typer.Option(help="A spec YAML instead of a preset")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw")] = 1,
+    start_at: Annotated[str, typer.Option(help="ISO time to start the episode at")] = "",
+) -> None:
+    """Serve one episode over gRPC (corridor.v1.StablecoinRail) until SIGTERM."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from services.stablecoin.server import run as serve_run
+    from services.stablecoin.server import settings_for
+
+    if file is not None:
+        _load(None, file)  # report a bad file here, located, before anything starts
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = settings_for(bind, preset, str(file or ""), seed, start_at)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_run(settings))
 
 
 @app.command()
