@@ -239,6 +239,22 @@ async def test_issue_refuses_an_ill_typed_condition_and_writes_nothing(
     assert caught.value.code == grpc.StatusCode.NOT_FOUND
 
 
+async def test_issue_refuses_a_condition_that_would_blow_up_its_cost(
+    vouchers: VoucherService,
+) -> None:
+    await funded(vouchers, "gov-sz")
+    numbers = "[" + ", ".join(str(i) for i in range(150)) + "]"
+    looping = Clause("spin", f"{numbers}.all(x, {numbers}.all(y, x + y >= 0))")
+    with pytest.raises(CorridorError) as caught:
+        await vouchers.issue(grocery_voucher(clauses=(looping,)), "k1")
+    assert error_of(caught) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_CONDITION",
+        "clauses[0].cel",
+    )
+    assert "worst-case evaluation cost" in caught.value.message
+
+
 async def test_an_idempotency_key_names_one_program(vouchers: VoucherService) -> None:
     await issued(vouchers, grocery_voucher())
     with pytest.raises(CorridorError) as caught:
