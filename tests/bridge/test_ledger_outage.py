@@ -115,7 +115,7 @@ async def test_periodic_recovery_finishes_an_orphaned_prepare(corridor):
     coord.fault_hook = die
     async with channel(c.bridge_target) as ch:
         br = bridge_pb2_grpc.BridgeStub(ch)
-        with pytest.raises(Exception):  # noqa: B017,PT011 - the call fails with the round
+        with pytest.raises(Exception):  # noqa: B017 - the call fails with the round
             await br.CrossBorderPay(pay(c, "orphan"))
     coord.fault_hook = None
     (t,) = [t for t in (await read_truth(c.urls)).values() if t.payment_id.startswith("xb-")]
@@ -124,4 +124,36 @@ async def test_periodic_recovery_finishes_an_orphaned_prepare(corridor):
     assert counts["aborted"] == 1
     (t,) = [t for t in (await read_truth(c.urls)).values() if t.payment_id.startswith("xb-")]
     assert t.state == REJECTED and t.none_posted
+    await all_ok(c.urls)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: pay() re-runs a payment the log already holds when its row has no receipt or is still "
+    "ABORTING/COMMITTING; re-preparing answers EXISTS for voided and pending legs alike, so the "
+    "retry commits and posts the one leg recovery could not void yet (HK): money appears on HK"))  # fmt: skip
+async def test_retry_while_abort_is_unfinished_moves_nothing(corridor):
+    """The coordinator died after PREPARE; recovery decided ABORT and voided CN and BRIDGE legs
+    but HK was unreachable. The client retries the same key once HK is back: it must get the
+    abort (or wait for it), never a commit of the one leg left pending."""
+    c = corridor
+    coord = c.platform.coordinator
+
+    async def die(step: str) -> None:
+        if step == "prepared":
+            raise RuntimeError("coordinator died (test)")
+
+    coord.fault_hook = die
+    async with channel(c.bridge_target) as ch:
+        br = bridge_pb2_grpc.BridgeStub(ch)
+        with pytest.raises(Exception):  # noqa: B017 - the call fails with the round
+            await br.CrossBorderPay(pay(c, "half"))
+        coord.fault_hook = None
+        flaky = flaky_hk(c, fail_resolve=True)
+        await coord.recover(older_than_us=time.time_ns() // 1000 + 1)
+        flaky.fail_resolve = False
+        try:
+            await br.CrossBorderPay(pay(c, "half"))
+        except Exception:  # noqa: BLE001, S110 - a refusal is a fine answer; the ledgers decide
+            pass
+    await coord.recover()
     await all_ok(c.urls)
