@@ -57,6 +57,7 @@ class Issuer:
         self.suspended_until_s: float | None = 0.0 if not spec.redemption.suspended else math.inf
         self.paid_by_day: dict[int, int] = {}
         self.gated = False
+        self.gated_steps = 0  # steps in which a gate held payouts back
         self.longest_wait_s = 0.0
 
     # ---- state
@@ -118,6 +119,7 @@ class Issuer:
             liquid = self.portfolio.liquid_minor(t_s, CASH_LIKE)
             if liquid < gate.suspend_below_liquid_pct / 100.0 * self.supply_minor:
                 self.gated = True
+                self.gated_steps += 1
                 return []
         capacity = math.floor(red.capacity_per_hour_minor * dt_s / 3600.0)
         day = int(t_s // DAY_S)
@@ -126,6 +128,7 @@ class Issuer:
             room = cap_day - self.paid_by_day.get(day, 0)
             if room < capacity:
                 self.gated = True
+                self.gated_steps += 1
             capacity = min(capacity, max(0, room))
         waterfall = self.spec.liquidity.waterfall
         coverage = min(1.0, self.coverage())
