@@ -17,6 +17,8 @@ from corridor.config import ServiceSettings, jurisdiction
 from corridor.errors import CorridorError, invalid
 from corridor.server import RunningServer, current_caller, serve_until_signalled, start_server
 from corridor.v1 import ledger_pb2, node_pb2, node_pb2_grpc, ledger_pb2_grpc
+from corridor.v1 import kyc_pb2_grpc
+from services.centralbank.kyc import KycServicer
 from services.centralbank.node import CentralBankNode, WalletRow
 from services.ledger.engine import C, TransferResult, TransferSpec
 from services.ledger.servicer import LedgerServicer, balance_pb, code_error
@@ -268,6 +270,7 @@ async def create_server(
              "corridor.v1.Ledger"),
             (node_pb2_grpc.add_CentralBankServicer_to_server, CentralBankServicer(node), "corridor.v1.CentralBank"),
             (node_pb2_grpc.add_WalletsServicer_to_server, WalletsServicer(node), "corridor.v1.Wallets"),
+            (kyc_pb2_grpc.add_KycRegistryServicer_to_server, KycServicer(node), "corridor.v1.KycRegistry"),
         ],
         settings.bind,
     )  # fmt: skip

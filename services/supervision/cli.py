@@ -1,17 +1,19 @@
-"""`corridor eval supervision`: score the AML detectors on a seeded corridor, both rails.
+"""`corridor supervision` (serve) and `corridor eval supervision` (score the AML detectors).
 
-Mount with `eval_app.command("supervision")(eval_command)` for `corridor eval supervision`, or
-`app.add_typer(supervision_app, name="supervision")` for `... supervision eval`.
+The corridor CLI mounts `serve_command` as `corridor supervision` and `eval_command` as
+`corridor eval supervision`; `app` here offers both as `python -m services.supervision.cli`.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from corridor.config import SERVICE_PORTS
 from services.supervision.evaluate import run_evaluation
 
 app = typer.Typer(help="Penetrating supervision: AML typology detection on both rails.")
@@ -61,6 +63,23 @@ def eval_command(
     render(result, Console(stderr=False, width=120))
     if json_out:
         print(json.dumps(result, separators=(",", ":")))
+
+
+@app.command("serve")
+def serve_command(
+    bind: Annotated[str, typer.Option(help="host:port")] = (
+        f"127.0.0.1:{SERVICE_PORTS['supervision']}"
+    ),
+    database_url: Annotated[
+        str, typer.Option(help="PostgreSQL URL of the supervision database")
+    ] = "",
+) -> None:
+    """Run the supervision service: follow every ledger's posting feed, detect, and answer
+    supervisors. Nodes come from CORRIDOR_NODES="CN=host:port,HK=..." (default: all five at
+    their standard local ports), the bridge from CORRIDOR_BRIDGE_TARGET."""
+    from services.supervision.server import main
+
+    main(["--bind", bind] + (["--database-url", database_url] if database_url else []))
 
 
 if __name__ == "__main__":

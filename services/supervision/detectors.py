@@ -766,6 +766,12 @@ class DetectorSuite:
             alerts.extend(self.observe(p))
         return alerts
 
+    def advance(self, now: float) -> list[Alert]:
+        """Business time reached `now` with no new posting (a live feed gone quiet): judge the
+        payments whose assembly window has closed. Never moves time backwards."""
+        flows = self.context.advance(now)
+        return self._run(flows) if flows else []
+
     def flush(self) -> list[Alert]:
         """End of stream: assemble and judge the payments still open."""
         return self._run(self.context.flush())

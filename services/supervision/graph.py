@@ -3,12 +3,16 @@
 Tables
 - `postings`: every posting of every ledger feed, unique on (ledger, seq). Ingest is idempotent
   (a re-sent batch changes nothing) and refuses a ledger that rewrites history (same seq,
-  different transfer) or skips postings (a gap after the cursor).
+  different transfer) or skips postings (a gap after the cursor). Two-phase rows (`phase`
+  pending / voided) are kept so the mirror is complete; queries read posted rows only.
 - `feed_cursors`: per ledger, the last seq ingested: where to resume the feed after a restart.
-- `alerts`: what the detectors raised, with subjects and evidence.
-- `reveal_audit`: controllable anonymity's audit trail. Append-only (a trigger rejects UPDATE,
-  DELETE and TRUNCATE) and hash-chained: each row's hash is sha256(previous hash || its canonical
-  content), so any edit made around the trigger breaks `verify_reveal_chain`.
+- `alerts`: what the detectors raised, with subjects, evidence and the jurisdictions of the
+  subjects (a supervisor's scope).
+- `cases`: investigations a supervisor opened on wallets of its jurisdiction.
+- `reveal_audit`: controllable anonymity's audit trail: every identity reveal, every refusal,
+  every freeze order and case event (`action`). Append-only (a trigger rejects UPDATE, DELETE and
+  TRUNCATE) and hash-chained: each row's hash is sha256(previous hash || its canonical content),
+  so any edit made around the trigger breaks `verify_reveal_chain`.
 
 Flow-graph queries work on *payment edges*: a payment's originator -> beneficiary, legs joined by
 payment_id, institutional accounts (tier 0 on central-bank ledgers and the bridge) left out, as in
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.supervision.detectors import Alert
-from services.supervision.postings import Posting
+from services.supervision.postings import BRIDGE, Posting, account_jurisdiction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS postings (
@@ -45,12 +49,16 @@ CREATE TABLE IF NOT EXISTS postings (
     debit_tier          smallint NOT NULL DEFAULT 0 CHECK (debit_tier BETWEEN 0 AND 4),
     credit_tier         smallint NOT NULL DEFAULT 0 CHECK (credit_tier BETWEEN 0 AND 4),
     merchant_category   text    NOT NULL DEFAULT '',
+    phase               text    NOT NULL DEFAULT 'posted'
+                        CHECK (phase IN ('posted', 'pending', 'voided')),
     PRIMARY KEY (ledger, seq)
 );
+ALTER TABLE postings ADD COLUMN IF NOT EXISTS phase text NOT NULL DEFAULT 'posted';
 CREATE INDEX IF NOT EXISTS postings_payment ON postings (payment_id) WHERE payment_id <> '';
 CREATE INDEX IF NOT EXISTS postings_debit ON postings (debit_account, business_at);
 CREATE INDEX IF NOT EXISTS postings_credit ON postings (credit_account, business_at);
 CREATE INDEX IF NOT EXISTS postings_time ON postings (business_at);
+CREATE INDEX IF NOT EXISTS postings_transfer ON postings (transfer_id);
 
 CREATE TABLE IF NOT EXISTS feed_cursors (
     ledger   text   PRIMARY KEY,
@@ -64,9 +72,25 @@ CREATE TABLE IF NOT EXISTS alerts (
     subjects  text[] NOT NULL,
     evidence  text[] NOT NULL,
     raised_at double precision NOT NULL,
-    rail      text NOT NULL
+    rail      text NOT NULL,
+    jurisdictions text[] NOT NULL DEFAULT '{}'
 );
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS jurisdictions text[] NOT NULL DEFAULT '{}';
 CREATE INDEX IF NOT EXISTS alerts_subjects ON alerts USING gin (subjects);
+CREATE INDEX IF NOT EXISTS alerts_jurisdictions ON alerts USING gin (jurisdictions);
+
+CREATE SEQUENCE IF NOT EXISTS case_numbers;
+CREATE TABLE IF NOT EXISTS cases (
+    case_id      text PRIMARY KEY,
+    jurisdiction text NOT NULL,
+    opened_by    text NOT NULL,
+    wallets      text[] NOT NULL CHECK (cardinality(wallets) > 0),
+    reason       text NOT NULL CHECK (reason <> ''),
+    alert_id     text NOT NULL DEFAULT '',
+    opened_at    double precision NOT NULL,
+    closed_at    double precision
+);
+CREATE INDEX IF NOT EXISTS cases_wallets ON cases USING gin (wallets);
 
 CREATE TABLE IF NOT EXISTS reveal_audit (
     n            bigserial PRIMARY KEY,
@@ -77,8 +101,12 @@ CREATE TABLE IF NOT EXISTS reveal_audit (
     reason       text  NOT NULL CHECK (reason <> ''),
     case_id      text  NOT NULL DEFAULT '',
     prev_hash    bytea NOT NULL,
-    hash         bytea NOT NULL UNIQUE
+    hash         bytea NOT NULL UNIQUE,
+    action       text  NOT NULL DEFAULT 'reveal',
+    detail       text  NOT NULL DEFAULT ''
 );
+ALTER TABLE reveal_audit ADD COLUMN IF NOT EXISTS action text NOT NULL DEFAULT 'reveal';
+ALTER TABLE reveal_audit ADD COLUMN IF NOT EXISTS detail text NOT NULL DEFAULT '';
 CREATE OR REPLACE FUNCTION reveal_audit_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -98,7 +126,7 @@ _EDGES = """
     SELECT debit_account AS src, credit_account AS dst, amount_minor, currency,
            business_at, transfer_id AS flow_id
       FROM postings
-     WHERE payment_id = '' AND business_at BETWEEN {since} AND {until}
+     WHERE payment_id = '' AND phase = 'posted' AND business_at BETWEEN {since} AND {until}
        AND (debit_tier > 0 OR ledger LIKE 'CHAIN:%')
        AND (credit_tier > 0 OR ledger LIKE 'CHAIN:%')
     UNION ALL
@@ -106,12 +134,14 @@ _EDGES = """
            o.payment_id
       FROM (SELECT DISTINCT ON (payment_id) payment_id, debit_account, amount_minor, currency
               FROM postings
-             WHERE payment_id <> '' AND business_at BETWEEN {since} AND {until}
+             WHERE payment_id <> '' AND phase = 'posted'
+               AND business_at BETWEEN {since} AND {until}
                AND (debit_tier > 0 OR ledger LIKE 'CHAIN:%')
              ORDER BY payment_id, business_at, ledger, seq) o
       JOIN (SELECT DISTINCT ON (payment_id) payment_id, credit_account, business_at
               FROM postings
-             WHERE payment_id <> '' AND business_at BETWEEN {since} AND {until}
+             WHERE payment_id <> '' AND phase = 'posted'
+               AND business_at BETWEEN {since} AND {until}
                AND (credit_tier > 0 OR ledger LIKE 'CHAIN:%')
              ORDER BY payment_id, business_at DESC, ledger DESC, seq DESC) d
         USING (payment_id)
@@ -146,33 +176,63 @@ class JurisdictionFlow:
 
 @dataclass(frozen=True, slots=True)
 class RevealRecord:
+    """One entry of the audit log (a reveal, a refusal, a freeze order, a case event)."""
+
     n: int
     at: float
-    supervisor: str
-    jurisdiction: str
-    wallet: str
+    supervisor: str  # who acted
+    jurisdiction: str  # the acting supervisor's jurisdiction
+    wallet: str  # what it was about: a wallet, a payment, a case
     reason: str
     case_id: str
     prev_hash: str  # hex
     hash: str  # hex
+    action: str = "reveal"  # reveal | refused | reveal_failed | freeze | freeze_failed | case_*
+    detail: str = ""  # refusal reason code, reveal basis, freeze mode
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """An investigation: while open, its wallets' identities may be revealed to its
+    jurisdiction's supervisors whatever the amounts."""
+
+    case_id: str
+    jurisdiction: str
+    opened_by: str
+    wallets: list[str]
+    reason: str
+    alert_id: str
+    opened_at: float
+    closed_at: float | None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
 
 
 _GENESIS = b"\x00" * 32
 _COLUMNS = (
     "ledger, seq, transfer_id, payment_id, debit_account, credit_account, amount_minor, currency, "
     "kind, business_at, debit_jurisdiction, credit_jurisdiction, debit_tier, credit_tier, "
-    "merchant_category"
+    "merchant_category, phase"
 )
 
 
 def _reveal_hash(prev: bytes, at: float, supervisor: str, jurisdiction: str, wallet: str,
-                 reason: str, case_id: str) -> bytes:  # fmt: skip
-    body = json.dumps(
-        [repr(float(at)), supervisor, jurisdiction, wallet, reason, case_id],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+                 reason: str, case_id: str, action: str = "reveal", detail: str = "") -> bytes:  # fmt: skip
+    fields = [repr(float(at)), supervisor, jurisdiction, wallet, reason, case_id]
+    if action != "reveal" or detail:
+        # Entries other than a plain reveal also bind what happened; a plain reveal hashes as
+        # it always has, so chains written before refusals were logged still verify.
+        fields += [action, detail]
+    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(prev + body.encode()).digest()
+
+
+def subject_jurisdictions(subjects: Sequence[str]) -> list[str]:
+    """The jurisdictions whose supervisors may see an alert about these subjects."""
+    out = {account_jurisdiction(s) for s in subjects}
+    return sorted(j for j in out if j and j != BRIDGE)
 
 
 def _posting(r: asyncpg.Record) -> Posting:
@@ -180,7 +240,22 @@ def _posting(r: asyncpg.Record) -> Posting:
         r["ledger"], r["seq"], r["transfer_id"], r["payment_id"], r["debit_account"],
         r["credit_account"], r["amount_minor"], r["currency"], r["kind"], r["business_at"],
         r["debit_jurisdiction"], r["credit_jurisdiction"], r["debit_tier"], r["credit_tier"],
-        r["merchant_category"],
+        r["merchant_category"], r["phase"],
+    )  # fmt: skip
+
+
+def _record(r: asyncpg.Record) -> RevealRecord:
+    return RevealRecord(
+        r["n"], r["at"], r["supervisor"], r["jurisdiction"], r["wallet"], r["reason"],
+        r["case_id"], bytes(r["prev_hash"]).hex(), bytes(r["hash"]).hex(), r["action"],
+        r["detail"],
+    )  # fmt: skip
+
+
+def _case(r: asyncpg.Record) -> Case:
+    return Case(
+        r["case_id"], r["jurisdiction"], r["opened_by"], list(r["wallets"]), r["reason"],
+        r["alert_id"], r["opened_at"], r["closed_at"],
     )  # fmt: skip
 
 
@@ -222,7 +297,7 @@ class SupervisionStore:
         cols = list(zip(*(
             (p.ledger, p.seq, p.transfer_id, p.payment_id, p.debit_account, p.credit_account,
              p.amount_minor, p.currency, p.kind, float(p.business_at), p.debit_jurisdiction,
-             p.credit_jurisdiction, p.debit_tier, p.credit_tier, p.merchant_category)
+             p.credit_jurisdiction, p.debit_tier, p.credit_tier, p.merchant_category, p.phase)
             for p in postings
         ), strict=True))  # fmt: skip
         async with self.pool.acquire() as conn, conn.transaction():
@@ -236,7 +311,7 @@ class SupervisionStore:
                 f"INSERT INTO postings ({_COLUMNS}) SELECT * FROM unnest($1::text[], "
                 "$2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
                 "$8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], "
-                "$13::smallint[], $14::smallint[], $15::text[]) "
+                "$13::smallint[], $14::smallint[], $15::text[], $16::text[]) "
                 "ON CONFLICT (ledger, seq) DO NOTHING RETURNING seq",
                 *[list(c) for c in cols],
             )
@@ -277,13 +352,14 @@ class SupervisionStore:
         if not alerts:
             return 0
         rows = await self.pool.fetch(
-            "INSERT INTO alerts (alert_id, typology, score, subjects, evidence, raised_at, rail) "
-            "SELECT a.id, a.typology, a.score, "
+            "INSERT INTO alerts (alert_id, typology, score, subjects, evidence, raised_at, rail, "
+            "jurisdictions) SELECT a.id, a.typology, a.score, "
             "ARRAY(SELECT json_array_elements_text(a.subjects::json)), "
-            "ARRAY(SELECT json_array_elements_text(a.evidence::json)), a.raised_at, a.rail "
+            "ARRAY(SELECT json_array_elements_text(a.evidence::json)), a.raised_at, a.rail, "
+            "ARRAY(SELECT json_array_elements_text(a.jurisdictions::json)) "
             "FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], "
-            "$6::float8[], $7::text[]) AS a(id, typology, score, subjects, evidence, raised_at, "
-            "rail) ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
+            "$6::float8[], $7::text[], $8::text[]) AS a(id, typology, score, subjects, evidence, "
+            "raised_at, rail, jurisdictions) ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
             [a.alert_id for a in alerts],
             [a.typology for a in alerts],
             [a.score for a in alerts],
@@ -291,19 +367,31 @@ class SupervisionStore:
             [json.dumps(a.evidence) for a in alerts],
             [a.raised_at for a in alerts],
             [a.rail for a in alerts],
+            [json.dumps(subject_jurisdictions(a.subjects)) for a in alerts],
         )
         return len(rows)
 
     async def alerts(
-        self, *, typology: str | None = None, subject: str | None = None, since: float = 0.0
+        self,
+        *,
+        typology: str | None = None,
+        subject: str | None = None,
+        since: float = 0.0,
+        jurisdiction: str | None = None,
+        limit: int | None = None,
     ) -> list[Alert]:
+        """Alerts in raised order; `jurisdiction` keeps those with a subject there; `limit`
+        keeps the newest."""
         rows = await self.pool.fetch(
-            "SELECT * FROM alerts WHERE ($1::text IS NULL OR typology = $1) "
+            "SELECT * FROM (SELECT * FROM alerts WHERE ($1::text IS NULL OR typology = $1) "
             "AND ($2::text IS NULL OR subjects @> ARRAY[$2]) AND raised_at >= $3 "
-            "ORDER BY raised_at, alert_id",
+            "AND ($4::text IS NULL OR jurisdictions @> ARRAY[$4]) "
+            "ORDER BY raised_at DESC, alert_id DESC LIMIT $5) a ORDER BY raised_at, alert_id",
             typology,
             subject,
             since,
+            jurisdiction,
+            limit,
         )
         return [
             Alert(
@@ -320,12 +408,19 @@ class SupervisionStore:
 
     # --- flow graph --------------------------------------------------------------------------
     async def payment_path(self, payment_id: str) -> list[Posting]:
-        """Every leg of one payment across all ledgers, in business-time order."""
+        """Every leg of one payment across all ledgers, in business-time order. A single-leg
+        payment (no payment_id) is found by its transfer id."""
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} FROM postings WHERE payment_id = $1 "
             "ORDER BY business_at, ledger, seq",
             payment_id,
         )
+        if not rows:
+            rows = await self.pool.fetch(
+                f"SELECT {_COLUMNS} FROM postings WHERE payment_id = '' AND transfer_id = $1 "
+                "ORDER BY business_at, ledger, seq",
+                payment_id,
+            )
         return [_posting(r) for r in rows]
 
     async def counterparties(
@@ -336,9 +431,14 @@ class SupervisionStore:
         since: float = float("-inf"),
         until: float = float("inf"),
         limit: int = 1_000,
+        walk_prefix: str = "",
     ) -> list[Counterparty]:
         """Wallets within `hops` payment edges of `wallet` (either direction), in
-        [since, until], nearest first (recursive CTE over payment edges)."""
+        [since, until], nearest first (recursive CTE over payment edges).
+
+        With `walk_prefix` (e.g. "cn.") the walk only continues from accounts with that prefix:
+        a wallet elsewhere is reached and reported but never walked through (a supervisor's
+        scope ends at its border)."""
         if not 1 <= hops <= 6:
             raise ValueError(f"hops must be 1..6 (got {hops})")
         rows = await self.pool.fetch(
@@ -348,7 +448,7 @@ class SupervisionStore:
             "UNION SELECT dst, src FROM edges), "
             "walk(wallet, hops) AS (SELECT $1::text, 0 UNION "
             "SELECT l.b, w.hops + 1 FROM walk w JOIN links l ON l.a = w.wallet "
-            "WHERE w.hops < $4) "
+            "WHERE w.hops < $4 AND starts_with(w.wallet, $6)) "
             "SELECT wallet, min(hops) AS hops FROM walk WHERE wallet <> $1 "
             "GROUP BY wallet ORDER BY 2, 1 LIMIT $5",
             wallet,
@@ -356,21 +456,29 @@ class SupervisionStore:
             until,
             hops,
             limit,
+            walk_prefix,
         )
         return [Counterparty(r["wallet"], r["hops"]) for r in rows]
 
     async def jurisdiction_flows(
         self, since: float = float("-inf"), until: float = float("inf")
     ) -> list[JurisdictionFlow]:
-        """Cross-border payments in [since, until] summed by (source, destination, currency)."""
+        """Cross-border payments in [since, until] summed by (source, destination, currency).
+
+        A payment runs from its originator (the first end party debited: a wallet or a chain
+        address) to its beneficiary (the last end party credited), whatever order the legs
+        committed in on their ledgers; liquidity moved between institutions (an operator funding
+        the bridge) is not a payment and is left out."""
         rows = await self.pool.fetch(
             "WITH o AS (SELECT DISTINCT ON (payment_id) payment_id, amount_minor, currency, "
             "COALESCE(NULLIF(debit_jurisdiction, ''), ledger) AS source FROM postings "
-            "WHERE payment_id <> '' AND business_at BETWEEN $1 AND $2 "
+            "WHERE payment_id <> '' AND phase = 'posted' AND business_at BETWEEN $1 AND $2 "
+            "AND (debit_tier > 0 OR ledger LIKE 'CHAIN:%') "
             "ORDER BY payment_id, business_at, ledger, seq), "
             "d AS (SELECT DISTINCT ON (payment_id) payment_id, "
             "COALESCE(NULLIF(credit_jurisdiction, ''), ledger) AS destination FROM postings "
-            "WHERE payment_id <> '' AND business_at BETWEEN $1 AND $2 "
+            "WHERE payment_id <> '' AND phase = 'posted' AND business_at BETWEEN $1 AND $2 "
+            "AND (credit_tier > 0 OR ledger LIKE 'CHAIN:%') "
             "ORDER BY payment_id, business_at DESC, ledger DESC, seq DESC) "
             "SELECT source, destination, currency, count(*) AS payments, "
             "sum(amount_minor)::bigint AS amount_minor FROM o JOIN d USING (payment_id) "
@@ -385,7 +493,111 @@ class SupervisionStore:
             for r in rows
         ]
 
-    # --- controllable anonymity: the reveal audit log ----------------------------------------
+    # --- scope helpers -----------------------------------------------------------------------
+    async def postings_by_transfer(
+        self, transfer_ids: Sequence[str], ledgers: Sequence[str]
+    ) -> list[Posting]:
+        """Postings with these transfer ids on these ledgers (evidence a supervisor may see)."""
+        if not transfer_ids:
+            return []
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM postings WHERE transfer_id = ANY($1::text[]) "
+            "AND ledger = ANY($2::text[]) ORDER BY business_at, ledger, seq",
+            list(transfer_ids),
+            list(ledgers),
+        )
+        return [_posting(r) for r in rows]
+
+    async def largest_posting(self, wallet: str, payment_id: str = "") -> Posting | None:
+        """The wallet's largest posted leg (in `payment_id` only, when given); None if none.
+        The basis of an amount-triggered reveal."""
+        row = await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM postings WHERE phase = 'posted' "
+            "AND (debit_account = $1 OR credit_account = $1) "
+            "AND ($2 = '' OR payment_id = $2 OR transfer_id = $2) "
+            "ORDER BY amount_minor DESC, business_at LIMIT 1",
+            wallet,
+            payment_id,
+        )
+        return None if row is None else _posting(row)
+
+    async def replay_postings(self, since: float, limit: int) -> list[Posting]:
+        """Posted postings from business time `since` on, at most the newest `limit`, in
+        business-time order: what a restarted service feeds its detectors to rebuild their
+        sliding windows."""
+        rows = await self.pool.fetch(
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM postings WHERE phase = 'posted' "
+            "AND business_at >= $1 ORDER BY business_at DESC, ledger DESC, seq DESC LIMIT $2) p "
+            "ORDER BY business_at, ledger, seq",
+            since,
+            limit,
+        )
+        return [_posting(r) for r in rows]
+
+    async def latest_business_at(self) -> float | None:
+        return await self.pool.fetchval("SELECT max(business_at) FROM postings")
+
+    # --- cases -------------------------------------------------------------------------------
+    async def open_case(
+        self, *, jurisdiction: str, opened_by: str, wallets: Sequence[str], reason: str,
+        at: float, alert_id: str = "",
+    ) -> Case:  # fmt: skip
+        if not wallets:
+            raise ValueError("wallets: a case names at least one wallet")
+        if not reason.strip():
+            raise ValueError("reason: a case must state why")
+        row = await self.pool.fetchrow(
+            "INSERT INTO cases (case_id, jurisdiction, opened_by, wallets, reason, alert_id, "
+            "opened_at) VALUES ($1 || '-' || lpad(nextval('case_numbers')::text, 6, '0'), "
+            "$1, $2, $3, $4, $5, $6) RETURNING *",
+            jurisdiction, opened_by, list(dict.fromkeys(wallets)), reason, alert_id, at,
+        )  # fmt: skip
+        return _case(row)
+
+    async def close_case(self, case_id: str, at: float) -> Case | None:
+        """Close an open case (closing a closed case changes nothing); None if unknown."""
+        row = await self.pool.fetchrow(
+            "UPDATE cases SET closed_at = COALESCE(closed_at, $2) WHERE case_id = $1 RETURNING *",
+            case_id,
+            at,
+        )
+        return None if row is None else _case(row)
+
+    async def case(self, case_id: str) -> Case | None:
+        row = await self.pool.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id)
+        return None if row is None else _case(row)
+
+    # --- controllable anonymity: the audit log -----------------------------------------------
+    async def record_audit(
+        self,
+        *,
+        action: str,
+        supervisor: str,
+        jurisdiction: str,
+        wallet: str,
+        reason: str,
+        at: float,
+        case_id: str = "",
+        detail: str = "",
+    ) -> RevealRecord:
+        """Append one entry to the hash-chained audit log (serialised by a table lock)."""
+        if not reason.strip():
+            raise ValueError("reason: an audited action must state why")
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE reveal_audit IN SHARE ROW EXCLUSIVE MODE")
+            prev = await conn.fetchval("SELECT hash FROM reveal_audit ORDER BY n DESC LIMIT 1")
+            prev = bytes(prev) if prev is not None else _GENESIS
+            digest = _reveal_hash(prev, at, supervisor, jurisdiction, wallet, reason, case_id,
+                                  action, detail)  # fmt: skip
+            n = await conn.fetchval(
+                "INSERT INTO reveal_audit (at, supervisor, jurisdiction, wallet, reason, case_id, "
+                "prev_hash, hash, action, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " RETURNING n",
+                at, supervisor, jurisdiction, wallet, reason, case_id, prev, digest, action, detail,
+            )  # fmt: skip
+        return RevealRecord(n, at, supervisor, jurisdiction, wallet, reason, case_id,
+                            prev.hex(), digest.hex(), action, detail)  # fmt: skip
+
     async def record_reveal(
         self,
         *,
@@ -396,40 +608,27 @@ class SupervisionStore:
         at: float,
         case_id: str = "",
     ) -> RevealRecord:
-        """Append one identity reveal to the hash-chained audit log (serialised by a lock)."""
+        """Append one identity reveal to the hash-chained audit log."""
         if not reason.strip():
             raise ValueError("reason: a reveal must state why")
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("LOCK TABLE reveal_audit IN SHARE ROW EXCLUSIVE MODE")
-            prev = await conn.fetchval("SELECT hash FROM reveal_audit ORDER BY n DESC LIMIT 1")
-            prev = bytes(prev) if prev is not None else _GENESIS
-            digest = _reveal_hash(prev, at, supervisor, jurisdiction, wallet, reason, case_id)
-            n = await conn.fetchval(
-                "INSERT INTO reveal_audit (at, supervisor, jurisdiction, wallet, reason, case_id, "
-                "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING n",
-                at, supervisor, jurisdiction, wallet, reason, case_id, prev, digest,
-            )  # fmt: skip
-        return RevealRecord(n, at, supervisor, jurisdiction, wallet, reason, case_id,
-                            prev.hex(), digest.hex())  # fmt: skip
+        return await self.record_audit(
+            action="reveal", supervisor=supervisor, jurisdiction=jurisdiction, wallet=wallet,
+            reason=reason, at=at, case_id=case_id,
+        )  # fmt: skip
 
-    async def reveal_log(self, wallet: str | None = None) -> list[RevealRecord]:
+    async def reveal_log(
+        self, wallet: str | None = None, *, about: str | None = None
+    ) -> list[RevealRecord]:
+        """Audit entries, oldest first; `wallet` keeps one subject; `about="CN"` keeps entries
+        by CN's supervisors and entries about CN accounts (attempts on them from elsewhere)."""
         rows = await self.pool.fetch(
-            "SELECT * FROM reveal_audit WHERE $1::text IS NULL OR wallet = $1 ORDER BY n", wallet
+            "SELECT * FROM reveal_audit WHERE ($1::text IS NULL OR wallet = $1) "
+            "AND ($2::text IS NULL OR jurisdiction = $2 OR starts_with(wallet, lower($2) || '.')) "
+            "ORDER BY n",
+            wallet,
+            about,
         )
-        return [
-            RevealRecord(
-                r["n"],
-                r["at"],
-                r["supervisor"],
-                r["jurisdiction"],
-                r["wallet"],
-                r["reason"],
-                r["case_id"],
-                bytes(r["prev_hash"]).hex(),
-                bytes(r["hash"]).hex(),
-            )
-            for r in rows
-        ]
+        return [_record(r) for r in rows]
 
     async def verify_reveal_chain(self) -> int:
         """Recompute the chain from genesis; returns the entries verified, raises
@@ -439,9 +638,62 @@ class SupervisionStore:
         async with self.pool.acquire() as conn, conn.transaction():
             async for r in conn.cursor("SELECT * FROM reveal_audit ORDER BY n"):
                 expected = _reveal_hash(prev, r["at"], r["supervisor"], r["jurisdiction"],
-                                        r["wallet"], r["reason"], r["case_id"])  # fmt: skip
+                                        r["wallet"], r["reason"], r["case_id"], r["action"],
+                                        r["detail"])  # fmt: skip
                 if bytes(r["prev_hash"]) != prev or bytes(r["hash"]) != expected:
                     raise AuditChainBroken(r["n"])
                 prev = expected
                 count += 1
         return count
+
+    # --- live service helpers ----------------------------------------------------------------
+    async def business_times(self, ledger: str, transfer_ids: Sequence[str]) -> dict[str, float]:
+        """Business time of stored postings of one ledger, by transfer id (a post or void
+        inherits its pending transfer's time: when the payer paid, not when it settled)."""
+        if not transfer_ids:
+            return {}
+        rows = await self.pool.fetch(
+            "SELECT transfer_id, business_at FROM postings WHERE ledger = $1 "
+            "AND transfer_id = ANY($2::text[])",
+            ledger,
+            list(transfer_ids),
+        )
+        return {r["transfer_id"]: r["business_at"] for r in rows}
+
+    async def visible_transfer_ids(
+        self, transfer_ids: Sequence[str], jurisdiction: str
+    ) -> set[str]:
+        """The transfer ids a supervisor of `jurisdiction` may see: postings on its ledger, and
+        bridge legs of payments with a leg on its ledger."""
+        if not transfer_ids:
+            return set()
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT p.transfer_id FROM postings p WHERE p.transfer_id = ANY($1::text[]) "
+            "AND (p.ledger = $2 OR (p.ledger = 'BRIDGE' AND p.payment_id <> '' AND EXISTS "
+            "(SELECT 1 FROM postings q WHERE q.payment_id = p.payment_id AND q.ledger = $2)))",
+            list(transfer_ids),
+            jurisdiction,
+        )
+        return {r["transfer_id"] for r in rows}
+
+    async def save_new_alerts(self, alerts: Sequence[Alert], cooldown_s: float) -> int:
+        """Save alerts, skipping any whose (typology, primary subject) already has an alert
+        within `cooldown_s`: the detectors' own cooldown, kept across restarts (a restarted
+        service replays recent postings and raises some alerts again)."""
+        fresh: list[Alert] = []
+        for a in alerts:
+            dup = await self.pool.fetchval(
+                "SELECT 1 FROM alerts WHERE typology = $1 AND subjects[1] = $2 "
+                "AND abs(raised_at - $3) < $4 LIMIT 1",
+                a.typology,
+                a.subjects[0] if a.subjects else "",
+                a.raised_at,
+                cooldown_s,
+            )
+            if dup is None and all(
+                not (b.typology == a.typology and b.subjects[:1] == a.subjects[:1]
+                     and abs(b.raised_at - a.raised_at) < cooldown_s)
+                for b in fresh
+            ):  # fmt: skip
+                fresh.append(a)
+        return await self.save_alerts(fresh)

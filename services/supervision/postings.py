@@ -19,6 +19,10 @@ Conventions the detectors rely on (the feed adapter must keep them):
   a jurisdiction ledger, token leg on a chain, same `payment_id`), 'chain' (any other on-chain
   transfer).
 - `business_at` is business time in unix seconds (virtual in simulation, wall time live).
+- `phase` is 'posted' for value that moved. A live ledger feed also carries the two-phase rows
+  around it: 'pending' (phase one: value held, not moved) and 'voided' (the hold released). They
+  are stored, so the mirror of a feed is complete, but only posted rows reach the detectors and
+  the flow-graph queries.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ KINDS: frozenset[str] = frozenset(
         "chain",
         "fee",
         "sweep",
+        "other",  # a ledger kind supervision has no meaning for (kept, never third-party value)
     }
 )
+PHASES: frozenset[str] = frozenset({"posted", "pending", "voided"})
 
 CBDC_RAIL = "cbdc"
 STABLECOIN_RAIL = "stablecoin"
@@ -69,6 +75,24 @@ class Posting:
     debit_tier: int = 0
     credit_tier: int = 0
     merchant_category: str = ""
+    phase: str = "posted"  # posted | pending | voided (see the module docstring)
+
+
+def account_jurisdiction(account_id: str) -> str:
+    """The jurisdiction an account belongs to, from its id: `cn.w.*`, `cn.op.*`, `cn.bridge` ->
+    CN; `bridge.*` -> BRIDGE; anything else (a chain address) -> ''. Ids are pseudonymous but
+    say where they live, as an IBAN does."""
+    head, _, _ = account_id.partition(".")
+    code = head.upper()
+    if code in JURISDICTIONS or code == BRIDGE:
+        return code
+    return ""
+
+
+def is_wallet_account(account_id: str) -> bool:
+    """A wallet of a central-bank node (`{jur}.w.*`), as opposed to an institutional account."""
+    head, _, rest = account_id.partition(".")
+    return head.upper() in JURISDICTIONS and rest.startswith("w.")
 
 
 def is_chain_ledger(ledger: str) -> bool:
@@ -122,4 +146,6 @@ def validate_posting(p: Posting) -> Posting:
         tier = getattr(p, name)
         if not isinstance(tier, int) or not 0 <= tier <= 4:
             raise PostingError(name, f"must be 0 (institution/address) or 1..4 (got {tier!r})")
+    if p.phase not in PHASES:
+        raise PostingError("phase", f"must be one of {sorted(PHASES)} (got {p.phase!r})")
     return p

@@ -1,0 +1,367 @@
+"""Live posting feeds: from each ledger's outbox to the supervision database and the detectors.
+
+Every ledger (each central-bank node, the bridge) writes each transfer to its append-only
+`transfers` table in the same database transaction as the balances it moves; the table's
+commit-ordered, gap-free `seq` makes it the outbox, and `Ledger.StreamPostings(after_seq,
+follow=true)` serves it as a resumable server stream.
+
+One `FeedConsumer` per ledger reads that stream from the cursor stored in the supervision
+database, turns each transfer into a `Posting` (jurisdiction from the account id, KYC tier and
+merchant category from the node's `KycRegistry.DescribeWallets`, cached), and stores each batch
+with `SupervisionStore.ingest`, which advances the cursor in the same transaction. A restart of
+either side resumes from that cursor: nothing is lost, and a re-sent posting is never stored or
+judged twice. A broken stream (node restarted) reconnects with capped exponential backoff.
+
+`PostingMerge` then merges the feeds into one business-time-ordered stream for the detectors:
+a posting is released once every feed that is still delivering has reached its business time
+(a watermark). A feed that has drained (its last batch was short), gone quiet, or is down does
+not hold the others back; its later postings, if any, arrive slightly late, which the leg
+assembler tolerates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from corridor.server import CHANNEL_OPTIONS
+from corridor.v1 import kyc_pb2, kyc_pb2_grpc, ledger_pb2, ledger_pb2_grpc, node_pb2, node_pb2_grpc
+from services.supervision.graph import FeedError, SupervisionStore
+from services.supervision.postings import (
+    BRIDGE,
+    JURISDICTIONS,
+    KINDS,
+    Posting,
+    account_jurisdiction,
+    is_wallet_account,
+)
+
+log = logging.getLogger("corridor.supervision.feed")
+
+FEED_CALLER = (("x-corridor-caller", "supervision:feed"),)
+# Reconnect quickly after a node restarts (gRPC's default first backoff is a full second).
+FEED_CHANNEL_OPTIONS = [
+    *CHANNEL_OPTIONS,
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+MAX_PENDING_TIMES = 1_000_000  # business times of open two-phase transfers kept in memory
+
+
+def feed_channel(target: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(target, options=FEED_CHANNEL_OPTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletProfile:
+    tier: int
+    merchant_category: str
+
+
+class WalletDirectory:
+    """Pseudonymous wallet profiles of one node (tier, merchant category), fetched in bulk and
+    cached: a wallet's tier and category do not change while it exists."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._kyc = kyc_pb2_grpc.KycRegistryStub(channel)
+        self._wallets = node_pb2_grpc.WalletsStub(channel)
+        self._profiles: dict[str, WalletProfile] = {}
+        self._describe = True  # the node serves KycRegistry (else one GetWallet per wallet)
+        self.misses = 0
+
+    def get(self, wallet_id: str) -> WalletProfile | None:
+        return self._profiles.get(wallet_id)
+
+    async def learn(self, wallet_ids: set[str]) -> None:
+        """Fetch the profiles of wallets not seen before (raises grpc errors: node down)."""
+        missing = [w for w in wallet_ids if w not in self._profiles]
+        for start in range(0, len(missing), 10_000):
+            chunk = missing[start : start + 10_000]
+            if self._describe:
+                try:
+                    resp = await self._kyc.DescribeWallets(
+                        kyc_pb2.DescribeWalletsRequest(wallet_ids=chunk),
+                        metadata=FEED_CALLER,
+                        timeout=10,
+                    )
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
+                        raise
+                    log.warning("node has no KycRegistry; falling back to Wallets.GetWallet")
+                    self._describe = False
+                else:
+                    for w in resp.wallets:
+                        self._profiles[w.wallet_id] = WalletProfile(w.tier, w.merchant_category)
+                    continue
+            await self._learn_one_by_one(chunk)
+        self.misses += sum(1 for w in missing if w not in self._profiles)
+
+    async def _learn_one_by_one(self, wallet_ids: list[str]) -> None:
+        async def one(w: str) -> None:
+            try:
+                v = await self._wallets.GetWallet(
+                    node_pb2.GetWalletRequest(wallet_id=w), metadata=FEED_CALLER, timeout=10
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                return
+            self._profiles[w] = WalletProfile(v.tier, v.merchant_category)
+
+        for start in range(0, len(wallet_ids), 64):
+            await asyncio.gather(*(one(w) for w in wallet_ids[start : start + 64]))
+
+
+def _phase(t: ledger_pb2.Transfer) -> str:
+    if t.pending:
+        return "pending"
+    if t.void_pending_id:
+        return "voided"
+    return "posted"
+
+
+class PostingConverter:
+    """Ledger `Transfer` -> `Posting` for one ledger, keeping the feed's conventions: tiers mark
+    wallets (institutional accounts are tier 0), jurisdictions come from account ids, and a
+    post or void carries the business time of the pending transfer it resolves."""
+
+    def __init__(self, ledger: str, directory: WalletDirectory | None) -> None:
+        self.ledger = ledger
+        self.directory = directory
+        self._pending_at: dict[str, float] = {}
+
+    async def convert(
+        self, transfers: Sequence[ledger_pb2.Transfer], store: SupervisionStore
+    ) -> list[Posting]:
+        if self.directory is not None:
+            wallets = {
+                a
+                for t in transfers
+                for a in (t.debit_account_id, t.credit_account_id)
+                if is_wallet_account(a)
+            }
+            if wallets:
+                await self.directory.learn(wallets)
+        resolving = [
+            t.post_pending_id or t.void_pending_id
+            for t in transfers
+            if (t.post_pending_id or t.void_pending_id)
+            and (t.post_pending_id or t.void_pending_id) not in self._pending_at
+        ]
+        if resolving:  # pending transfers streamed before a restart: their time is stored
+            self._pending_at.update(await store.business_times(self.ledger, resolving))
+        return [self._posting(t) for t in transfers]
+
+    def _tier_and_category(self, account: str) -> tuple[int, str]:
+        if not is_wallet_account(account):
+            return 0, ""
+        profile = self.directory.get(account) if self.directory is not None else None
+        if profile is None:
+            # The node does not know the wallet (should not happen: a wallet row is written
+            # before anyone can pay it). Still a wallet, so still an end party.
+            return 1, ""
+        return profile.tier, profile.merchant_category
+
+    def _posting(self, t: ledger_pb2.Transfer) -> Posting:
+        at = t.business_at_us / 1e6
+        resolves = t.post_pending_id or t.void_pending_id
+        if resolves:
+            at = self._pending_at.pop(resolves, at)
+        elif t.pending:
+            if len(self._pending_at) >= MAX_PENDING_TIMES:
+                self._pending_at.pop(next(iter(self._pending_at)))
+            self._pending_at[t.id] = at
+        debit_tier, debit_mcc = self._tier_and_category(t.debit_account_id)
+        credit_tier, credit_mcc = self._tier_and_category(t.credit_account_id)
+        kind = t.kind if t.kind in KINDS else "other"
+        dj, cj = account_jurisdiction(t.debit_account_id), account_jurisdiction(t.credit_account_id)
+        return Posting(
+            self.ledger, t.seq, t.id, t.payment_id, t.debit_account_id, t.credit_account_id,
+            t.amount_minor, t.currency, kind, at,
+            dj if dj in JURISDICTIONS else "", cj if cj in JURISDICTIONS else "",
+            debit_tier, credit_tier,
+            (credit_mcc or debit_mcc) if kind in ("merchant", "voucher") else "",
+            _phase(t),
+        )  # fmt: skip
+
+
+@dataclass
+class FeedState:
+    """Where one ledger feed stands (served by GetFeedStatus)."""
+
+    ledger: str
+    target: str
+    connected: bool = False
+    ever_connected: bool = False
+    stored_seq: int = 0
+    detected_seq: int = 0
+    received: int = 0
+    drained: bool = False
+    last_business_at: float = float("-inf")
+    last_received_at: float = 0.0  # monotonic
+    reconnects: int = 0
+    last_error: str = ""
+
+
+class PostingMerge:
+    """The feeds merged into one business-time-ordered stream (ties: ledger, seq)."""
+
+    def __init__(
+        self,
+        feeds: dict[str, FeedState],
+        *,
+        startup_grace_s: float = 2.0,
+        quiet_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.feeds = feeds
+        self.startup_grace_s = startup_grace_s
+        self.quiet_s = quiet_s
+        self.clock = clock
+        self.started = clock()
+        self._heap: list[tuple[float, str, int, Posting]] = []
+        self.max_business_at = float("-inf")
+        self.last_push_at = clock()
+        self._n = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, postings: Sequence[Posting]) -> None:
+        heap = self._heap
+        for p in postings:
+            heapq.heappush(heap, (p.business_at, p.ledger, p.seq, p))
+            self.max_business_at = max(self.max_business_at, p.business_at)
+        self.last_push_at = self.clock()
+
+    def _holds_back(self, f: FeedState, now: float) -> bool:
+        if not f.ever_connected:
+            return now - self.started < self.startup_grace_s  # give every feed a chance
+        return f.connected and not f.drained and now - f.last_received_at < self.quiet_s
+
+    def watermark(self) -> float:
+        """Business time up to which every still-delivering feed has been received."""
+        now = self.clock()
+        marks = [f.last_business_at for f in self.feeds.values() if self._holds_back(f, now)]
+        return min(marks) if marks else float("inf")
+
+    def pop_ready(self, limit: int) -> list[Posting]:
+        heap = self._heap
+        if not heap:
+            return []
+        mark = self.watermark()
+        out: list[Posting] = []
+        while heap and heap[0][0] <= mark and len(out) < limit:
+            out.append(heapq.heappop(heap)[3])
+        return out
+
+    def idle(self) -> bool:
+        """Nothing buffered and no feed still delivering."""
+        return not self._heap and self.watermark() == float("inf")
+
+
+class FeedConsumer:
+    """Consumes one ledger's posting feed into the store and the merge, forever."""
+
+    def __init__(
+        self,
+        state: FeedState,
+        store: SupervisionStore,
+        merge: PostingMerge,
+        on_batch: Callable[[], None],
+        *,
+        batch_size: int = 2000,
+        max_backoff_s: float = 2.0,
+    ) -> None:
+        self.state = state
+        self.store = store
+        self.merge = merge
+        self.on_batch = on_batch
+        self.batch_size = batch_size
+        self.max_backoff_s = max_backoff_s
+        self.ingested = 0
+
+    async def run(self) -> None:
+        s = self.state
+        backoff = 0.1
+        channel = feed_channel(s.target)
+        directory = None if s.ledger == BRIDGE else WalletDirectory(channel)
+        converter = PostingConverter(s.ledger, directory)
+        stub = ledger_pb2_grpc.LedgerStub(channel)
+        try:
+            while True:
+                try:
+                    await self._follow(stub, converter)
+                except asyncio.CancelledError:
+                    raise
+                except (grpc.aio.AioRpcError, FeedError, OSError) as exc:
+                    s.last_error = _describe(exc)
+                except Exception as exc:  # e.g. the supervision database restarting
+                    s.last_error = _describe(exc)
+                    log.exception("feed %s failed", s.ledger)
+                if s.connected:
+                    backoff = 0.1
+                s.connected = False
+                s.reconnects += 1
+                log.info("feed %s: reconnecting in %.1fs (%s)", s.ledger, backoff, s.last_error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        finally:
+            s.connected = False
+            with contextlib.suppress(Exception):
+                await channel.close()
+
+    async def _follow(self, stub: ledger_pb2_grpc.LedgerStub, converter: PostingConverter) -> None:
+        s = self.state
+        after = await self.store.cursor(s.ledger)
+        s.stored_seq = after
+        call = stub.StreamPostings(
+            ledger_pb2.StreamPostingsRequest(
+                after_seq=after, follow=True, batch_size=self.batch_size
+            ),
+            metadata=FEED_CALLER,
+        )
+        try:
+            async for batch in call:
+                transfers = batch.postings
+                if not transfers:
+                    continue
+                if not s.connected:
+                    s.connected = s.ever_connected = True
+                    s.last_error = ""
+                if transfers[0].seq != after + 1:
+                    raise FeedError(
+                        f"seq: {s.ledger} feed resumed at {transfers[0].seq}, expected {after + 1}"
+                    )
+                postings = await converter.convert(transfers, self.store)
+                new = await self.store.ingest(s.ledger, postings)
+                if new != len(postings):
+                    # Another consumer stored part of it already: judge nothing twice.
+                    raise FeedError(f"seq: {s.ledger} batch after {after} was partly stored")
+                after = postings[-1].seq
+                s.stored_seq = after
+                s.received += len(postings)
+                s.drained = len(transfers) < self.batch_size
+                s.last_received_at = self.merge.clock()
+                s.last_business_at = max(s.last_business_at, max(p.business_at for p in postings))
+                self.ingested += new
+                self.merge.push(postings)
+                self.on_batch()
+        finally:
+            call.cancel()
+        raise FeedError(f"{s.ledger} ended a follow stream")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return f"{exc.code().name}: {exc.details()}"
+    return f"{type(exc).__name__}: {exc}"
