@@ -42,7 +42,11 @@ class CorridorError(Exception):
             reason=self.reason, domain=DOMAIN, metadata=self.metadata
         )
         details.append(info)
-        if self.field and self.code == grpc.StatusCode.INVALID_ARGUMENT:
+        if self.field and self.code in (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.ALREADY_EXISTS,
+        ):
             br = error_details_pb2.BadRequest()
             br.field_violations.add(field=self.field, description=self.message)
             details.append(br)

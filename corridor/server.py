@@ -22,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from corridor import telemetry
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, invalid
 
 log = logging.getLogger("corridor.server")
 
@@ -92,6 +92,49 @@ class CorridorInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+_STRING_FIELDS: dict[str, tuple[list[tuple[str, bool]], list[tuple[str, bool]]]] = {}
+
+
+def _plan(descriptor: Any) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """(string fields, message fields) of a message type, each with whether it is repeated."""
+    plan = _STRING_FIELDS.get(descriptor.full_name)
+    if plan is None:
+        strings, messages = [], []
+        for f in descriptor.fields:
+            repeated = f.is_repeated if hasattr(f, "is_repeated") else f.label == f.LABEL_REPEATED
+            if f.type == f.TYPE_STRING:
+                strings.append((f.name, repeated))
+            elif f.type == f.TYPE_MESSAGE and not f.message_type.GetOptions().map_entry:
+                messages.append((f.name, repeated))
+        plan = (strings, messages)
+        _STRING_FIELDS[descriptor.full_name] = plan
+    return plan
+
+
+def nul_field(message: Any, prefix: str = "") -> str | None:
+    """The first string field holding a NUL character (PostgreSQL text cannot store it)."""
+    strings, messages = _plan(message.DESCRIPTOR)
+    for name, repeated in strings:
+        value = getattr(message, name)
+        if repeated:
+            for i, v in enumerate(value):
+                if "\x00" in v:
+                    return f"{prefix}{name}[{i}]"
+        elif "\x00" in value:
+            return f"{prefix}{name}"
+    for name, repeated in messages:
+        if repeated:
+            for i, m in enumerate(getattr(message, name)):
+                found = nul_field(m, f"{prefix}{name}[{i}].")
+                if found:
+                    return found
+        elif message.HasField(name):
+            found = nul_field(getattr(message, name), f"{prefix}{name}.")
+            if found:
+                return found
+    return None
+
+
 async def _fail(context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
     if isinstance(exc, CorridorError):
         await context.abort_with_status(exc.to_status())
@@ -107,6 +150,9 @@ def _wrap_unary(
         CALLER.set(_caller_from(md))
         with telemetry.server_span(method, md):
             try:
+                bad = nul_field(request) if hasattr(request, "DESCRIPTOR") else None
+                if bad:
+                    raise invalid(bad, "must not contain a NUL character")
                 return await behavior(request, context)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise

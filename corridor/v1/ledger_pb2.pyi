@@ -59,6 +59,7 @@ class TransferCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXCEEDS_DAILY_DEBIT_MAX: _ClassVar[TransferCode]
     EXCEEDS_BALANCE_MAX: _ClassVar[TransferCode]
     AMOUNT_OVERFLOWS: _ClassVar[TransferCode]
+    TIMEOUT_OUT_OF_RANGE: _ClassVar[TransferCode]
 
 class AccountCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -106,6 +107,7 @@ EXCEEDS_DEBIT_MAX_PER_TRANSFER: TransferCode
 EXCEEDS_DAILY_DEBIT_MAX: TransferCode
 EXCEEDS_BALANCE_MAX: TransferCode
 AMOUNT_OVERFLOWS: TransferCode
+TIMEOUT_OUT_OF_RANGE: TransferCode
 ACCOUNT_CODE_UNSPECIFIED: AccountCode
 ACCOUNT_OK: AccountCode
 ACCOUNT_EXISTS: AccountCode

@@ -210,7 +210,7 @@ class CentralBankNode:
 
     async def open_wallets(self, reqs: list) -> list[str]:  # type: ignore[type-arg]
         """Open many wallets in one transaction (same rules as open_wallet, checked up front)."""
-        operators: set[str] = set()
+        operators: dict[str, int] = {}
         rows = []
         for i, r in enumerate(reqs):
             p = f"wallets[{i}]."
@@ -228,10 +228,10 @@ class CentralBankNode:
                 raise invalid(
                     f"{p}parent_wallet_id", "open sub-wallets one at a time with OpenWallet"
                 )
-            operators.add(r.operator_id)
+            operators.setdefault(r.operator_id, i)
             rows.append((self.wallet_id_for(r.operator_id, r.idempotency_key), r))
-        for op in operators:
-            await self.require_operator(op, "wallets[].operator_id")
+        for op, i in operators.items():
+            await self.require_operator(op, f"wallets[{i}].operator_id")
         specs = []
         for wid, r in rows:
             t = self.policy.tiers[r.tier]

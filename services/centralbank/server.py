@@ -190,7 +190,7 @@ class WalletsServicer(node_pb2_grpc.WalletsServicer):
                     "OPERATOR_RESERVE_INSUFFICIENT",
                     "the operator's CBDC reserve is too small",
                 )
-            if r.code == C.EXCEEDS_BALANCE_MAX:
+            if r.code in (C.EXCEEDS_BALANCE_MAX, C.CREDIT_ACCOUNT_FROZEN):
                 err.field = "wallet_id"
             raise err
         return movement(r, tid)

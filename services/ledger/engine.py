@@ -54,6 +54,7 @@ F_LINKED, F_PENDING, F_POST, F_VOID, F_EXPIRE = 1, 2, 4, 8, 16
 S_POSTED, S_PENDING, S_POSTED_FROM_PENDING, S_VOIDED, S_EXPIRED = 1, 2, 3, 4, 5
 
 ADVISORY_LOCK_KEY = 0x434F5252  # "CORR"
+MAX_TIMEOUT_S = 366 * 86_400  # a pending transfer waits at most a year
 MAX_GROUP_TRANSFERS = 16_384
 
 
@@ -666,9 +667,11 @@ class LedgerEngine:
             return TransferResult(C.EXCEEDS_DEBIT_MAX_PER_TRANSFER, 0, d.view(), c.view())
         at_us = t.business_at_us or now_us
         day = business_day(at_us, self.utc_offset_minutes)
-        # Only the latest business day's use is tracked: a back-dated transfer is checked against
-        # its own day's limit alone and never resets the later day's counter.
-        back_dated = day < d.daily_day
+        # Only the latest business day's use is tracked. A back-dated transfer counts against that
+        # day (never resets it): a client choosing business times can never spend more than the
+        # daily limit per tracked day.
+        if day < d.daily_day:
+            day = d.daily_day
         used = d.daily_used if d.daily_day == day else 0
         if d.daily_max and used + amt > d.daily_max:
             return TransferResult(C.EXCEEDS_DAILY_DEBIT_MAX, 0, d.view(), c.view())
@@ -684,7 +687,7 @@ class LedgerEngine:
             d.dpo += amt
             c.cpo += amt
             state, flags = S_POSTED, 0
-        if d.daily_max and not back_dated:
+        if d.daily_max:
             d.daily_day, d.daily_used = day, used + amt
         d.dirty = c.dirty = True
         timeout_at = now_us + t.timeout_s * 1_000_000 if t.pending and t.timeout_s > 0 else 0
@@ -740,6 +743,8 @@ def _validate_shape(t: TransferSpec) -> int:
         return 0
     if t.amount_minor <= 0:
         return C.AMOUNT_MUST_BE_POSITIVE
+    if not 0 <= t.timeout_s <= MAX_TIMEOUT_S:
+        return C.TIMEOUT_OUT_OF_RANGE
     if t.amount_minor > INT64_MAX:
         return C.AMOUNT_OVERFLOWS
     if not known_currency(t.currency):

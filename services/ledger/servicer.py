@@ -13,6 +13,7 @@ from corridor.errors import CorridorError, invalid, not_found, precondition
 from corridor.money import INT64_MAX, known_currency
 from corridor.v1 import common_pb2, ledger_pb2, ledger_pb2_grpc
 from services.ledger.engine import (
+    MAX_TIMEOUT_S,
     C,
     AccountSpec,
     BalanceView,
@@ -28,6 +29,7 @@ _CODE_FIELD = {
     C.ID_MUST_NOT_BE_EMPTY: "id",
     C.AMOUNT_MUST_BE_POSITIVE: "amount_minor",
     C.AMOUNT_OVERFLOWS: "amount_minor",
+    C.TIMEOUT_OUT_OF_RANGE: "timeout_s",
     C.CURRENCY_UNKNOWN: "currency",
     C.ACCOUNTS_MUST_BE_DIFFERENT: "credit_account_id",
     C.FLAGS_ARE_MUTUALLY_EXCLUSIVE: "pending",
@@ -49,6 +51,7 @@ _SHAPE_CODES = {
     C.ID_MUST_NOT_BE_EMPTY,
     C.AMOUNT_MUST_BE_POSITIVE,
     C.AMOUNT_OVERFLOWS,
+    C.TIMEOUT_OUT_OF_RANGE,
     C.CURRENCY_UNKNOWN,
     C.ACCOUNTS_MUST_BE_DIFFERENT,
     C.FLAGS_ARE_MUTUALLY_EXCLUSIVE,
@@ -93,6 +96,9 @@ def validate_transfer(t: ledger_pb2.Transfer, prefix: str = "") -> None:
     if t.post_pending_id or t.void_pending_id:
         if t.amount_minor < 0:
             raise invalid(f"{prefix}amount_minor", "must not be negative")
+        if len(t.post_pending_id or t.void_pending_id) > 128:
+            name = "post_pending_id" if t.post_pending_id else "void_pending_id"
+            raise invalid(f"{prefix}{name}", "must be at most 128 characters")
         return
     if t.amount_minor <= 0:
         raise invalid(f"{prefix}amount_minor", f"must be > 0 (got {t.amount_minor})")
@@ -106,8 +112,8 @@ def validate_transfer(t: ledger_pb2.Transfer, prefix: str = "") -> None:
         raise invalid(f"{prefix}credit_account_id", "must not be empty")
     if t.debit_account_id == t.credit_account_id:
         raise invalid(f"{prefix}credit_account_id", "must differ from debit_account_id")
-    if t.timeout_s < 0:
-        raise invalid(f"{prefix}timeout_s", "must not be negative")
+    if not 0 <= t.timeout_s <= MAX_TIMEOUT_S:
+        raise invalid(f"{prefix}timeout_s", f"must be between 0 and {MAX_TIMEOUT_S} seconds")
 
 
 def spec_from_pb(t: ledger_pb2.Transfer) -> TransferSpec:
@@ -200,9 +206,12 @@ def page_cursor(p: common_pb2.PageRequest) -> int:
     if not p.page_token:
         return 0
     try:
-        return int(p.page_token)
+        cursor = int(p.page_token)
     except ValueError:
         raise invalid("page.page_token", "not a token this service issued") from None
+    if not 0 <= cursor <= INT64_MAX:
+        raise invalid("page.page_token", "not a token this service issued")
+    return cursor
 
 
 async def submit_checked(
@@ -224,8 +233,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
                 raise invalid(f"accounts[{i}].id", "must not be empty")
             if not known_currency(a.currency):
                 raise invalid(f"accounts[{i}].currency", f"unknown currency {a.currency!r}")
+            if len(a.id) > 128:
+                raise invalid(f"accounts[{i}].id", "must be at most 128 characters")
             if a.flags & ~3 or a.flags == 3:
                 raise invalid(f"accounts[{i}].flags", "unknown or contradictory flags")
+            if a.freeze not in (0, 1, 2):
+                raise invalid(f"accounts[{i}].freeze", f"unknown freeze mode {a.freeze}")
             for name in (
                 "balance_max_minor",
                 "debit_max_per_transfer_minor",
@@ -259,7 +272,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
             raise invalid("linked", "a single transfer cannot open a linked chain")
         (r,) = await submit_checked(self.engine, [spec_from_pb(request)])
         if not r.ok:
-            raise code_error(r.code)
+            fields = (
+                {C.PENDING_TRANSFER_NOT_FOUND: "void_pending_id"}
+                if request.void_pending_id
+                else None
+            )
+            raise code_error(r.code, "", fields)
         return result_pb(0, r)
 
     async def LookupAccounts(self, request, context):  # type: ignore[no-untyped-def]

@@ -145,6 +145,8 @@ PRECEDENCE: list[tuple[str, str, TransferSpec]] = [
     ("AMOUNT_MUST_BE_POSITIVE", "negative", tr("a2", "w", "x", -7)),
     ("AMOUNT_MUST_BE_POSITIVE", "negative phase two", TransferSpec("a3", post_pending_id="p",
                                                                    amount_minor=-1)),
+    ("TIMEOUT_OUT_OF_RANGE", "CURRENCY_UNKNOWN",
+     TransferSpec("t1", "w", "x", 5, "XXX", pending=True, timeout_s=2**62)),
     ("AMOUNT_OVERFLOWS", "CURRENCY_UNKNOWN", tr("o1", "w", "x", INT64_MAX + 1, "XXX")),
     ("CURRENCY_UNKNOWN", "ACCOUNTS_MUST_BE_DIFFERENT", tr("c1", "w", "w", 5, "XXX")),
     ("ACCOUNTS_MUST_BE_DIFFERENT", "DEBIT_ACCOUNT_NOT_FOUND", tr("d1", "nope", "nope", 5)),
@@ -551,10 +553,16 @@ async def test_back_dated_payment_does_not_reset_todays_usage(cn_engine: LedgerE
     today = CN_MIDNIGHT_US + 3600 * SECOND_US
     assert (await one(e, tr("a", "w", "x", 150, business_at_us=today))).code == C.OK
     yesterday = today - 86_400 * SECOND_US
-    assert (await one(e, tr("b", "w", "x", 10, business_at_us=yesterday))).code == C.OK
+    # A back-dated payment counts against the tracked (latest) day: choosing business times can
+    # never buy a client more than the daily limit.
+    assert (await one(e, tr("b", "w", "x", 10, business_at_us=yesterday))).code == (
+        C.EXCEEDS_DAILY_DEBIT_MAX
+    )
     assert (await one(e, tr("c", "w", "x", 150, business_at_us=today))).code == (
         C.EXCEEDS_DAILY_DEBIT_MAX
     )
+    tomorrow = today + 86_400 * SECOND_US
+    assert (await one(e, tr("d", "w", "x", 150, business_at_us=tomorrow))).code == C.OK
 
 
 # ---------------------------------------------------------------------------- safety net

@@ -146,7 +146,9 @@ def fixed(message: Message) -> Callable[[Env], Message]:
 
 
 def bug(reason: str) -> Any:
-    return pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")
+    """Marked a known bug as a strict xfail while it was open. All listed ones are fixed now; the
+    marker stays as a no-op so the history of what these cases caught remains readable."""
+    return []
 
 
 NUL_BUG = bug("a NUL character in a string field reaches PostgreSQL and answers INTERNAL")
@@ -377,11 +379,11 @@ CASES = [
     case("OpenWallets-operator-unknown", W, "OpenWallets",
          many_wallets(open_wallet(), open_wallet(idempotency_key="w2", operator_id="nobank")),
          NOT_FOUND, "wallets[1].operator_id",
-         marks=[NEEDS_OPEN_WALLETS, bug("open_wallets names the field 'wallets[].operator_id' "
+         marks=[NEEDS_OPEN_WALLETS, *bug("open_wallets names the field 'wallets[].operator_id' "
                                          "without the index of the offending wallet")]),
     case("OpenWallets-operator-missing", W, "OpenWallets",
          many_wallets(open_wallet(operator_id="")), INVALID, "wallets[0].operator_id",
-         marks=[NEEDS_OPEN_WALLETS, bug("open_wallets names the field 'wallets[].operator_id' "
+         marks=[NEEDS_OPEN_WALLETS, *bug("open_wallets names the field 'wallets[].operator_id' "
                                          "without the index of the offending wallet")]),
     # ------------------------------------------------------------ Wallets.LoadWallet
     case("LoadWallet-key-missing", W, "LoadWallet", load(idempotency_key=""), INVALID,
@@ -500,7 +502,6 @@ async def test_bad_input_is_refused_naming_the_field_and_writes_nothing(env: Env
     assert await env.cn.counts() == before
 
 
-@NOT_FOUND_FIELD_BUG
 async def test_not_found_names_the_field_in_the_details(env: Env) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await env.cn.wl.GetWallet(node_pb2.GetWalletRequest(wallet_id=UNKNOWN_WALLET))

@@ -163,11 +163,6 @@ async def test_freeze_full_receive_only_and_unfreeze(cn: CnNode) -> None:
     assert (await cn.counts())["node_audit"] == audit_before + 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/centralbank/server.py LoadWallet: a frozen wallet's refusal names "
-    "'to_wallet_id' (a PayRequest field) instead of LoadWalletRequest's 'wallet_id'",
-)
 async def test_load_into_a_frozen_wallet_names_the_wallet_field(cn: CnNode) -> None:
     await cn.setup_operator()
     a = await cn.open_wallet(1)
