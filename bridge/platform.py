@@ -140,6 +140,20 @@ def _spec_pb(s: TransferSpec) -> ledger_pb2.Transfer:
     )  # fmt: skip
 
 
+def _receipt_from_row(r: Any) -> bridge_pb2.PaymentReceipt:
+    """A payment's receipt as the decision log has it now (status from the log's state)."""
+    rec = bridge_pb2.PaymentReceipt()
+    if r["receipt"]:
+        rec.ParseFromString(r["receipt"])
+    rec.payment_id = r["payment_id"]
+    rec.status = r["state"]
+    rec.reason = r["reason"]
+    rec.created_at_us = rec.created_at_us or r["created_at_us"]
+    rec.decided_at_us = r["decided_at_us"]
+    rec.settled_at_us = r["settled_at_us"]
+    return rec
+
+
 def node_targets() -> dict[str, str]:
     """CORRIDOR_NODES="CN=127.0.0.1:50051,HK=..." (defaults to the standard local ports)."""
     raw = os.environ.get("CORRIDOR_NODES", "")
@@ -405,14 +419,16 @@ class BridgePlatform:
         waiting: dict[str, asyncio.Future[Any]] = {}
         for i, it, q in intents:
             pid = it.payment_id
-            if pid in existing:
-                rec = existing[pid]
-                rec.replayed = True
-                out[i] = rec
-            elif pid in self._pending and pid not in fresh:
+            if pid in self._pending and pid not in fresh:
                 # The same payment is being settled by another call right now: never run it twice.
                 waiting[pid] = self._pending[pid]
                 seen[pid] = -1
+            elif pid in existing:
+                # Already in the decision log (settled, rejected, or still being resolved after a
+                # fault): report what the log says; never prepare it again.
+                rec = existing[pid]
+                rec.replayed = True
+                out[i] = rec
             elif pid not in fresh:
                 self.desk.reserve(q)
                 it.on_decided = self._on_decided(q)
@@ -466,32 +482,16 @@ class BridgePlatform:
             return {}
         async with self.engine.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT payment_id, receipt, state FROM pvp_payments WHERE payment_id = ANY($1::text[])"
-                " AND receipt IS NOT NULL AND state IN (4, 5)",
+                "SELECT payment_id, receipt, state, reason, created_at_us, decided_at_us, settled_at_us"
+                " FROM pvp_payments WHERE payment_id = ANY($1::text[])",
                 ids,
             )
-        out = {}
-        for r in rows:
-            rec = bridge_pb2.PaymentReceipt()
-            rec.ParseFromString(r["receipt"])
-            out[r["payment_id"]] = rec
-        return out
+        return {r["payment_id"]: _receipt_from_row(r) for r in rows}
 
     async def get_payment(self, payment_id: str) -> bridge_pb2.PaymentReceipt | None:
         async with self.engine.pool.acquire() as conn:
             r = await conn.fetchrow("SELECT * FROM pvp_payments WHERE payment_id = $1", payment_id)
-        if r is None:
-            return None
-        rec = bridge_pb2.PaymentReceipt()
-        if r["receipt"]:
-            rec.ParseFromString(r["receipt"])
-        rec.payment_id = payment_id
-        rec.status = r["state"]
-        rec.reason = r["reason"]
-        rec.created_at_us = rec.created_at_us or r["created_at_us"]
-        rec.decided_at_us = r["decided_at_us"]
-        rec.settled_at_us = r["settled_at_us"]
-        return rec
+        return None if r is None else _receipt_from_row(r)
 
     # ---------------------------------------------------------------- liquidity on/off the platform
     async def move_liquidity(

@@ -102,6 +102,7 @@ class Intent:
     decided_at_us: int = 0
     settled_at_us: int = 0
     trace_ctx: Any = None  # the caller's trace, for payments sampled for tracing
+    replayed: bool = False  # already in the log when this call arrived
 
 
 ReasonOf = Callable[
@@ -199,15 +200,26 @@ class PvPCoordinator:
         for it in intents:
             self._in_flight.add(it.payment_id)
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO pvp_payments (payment_id, kind, state, leg_ledgers, leg_ids, created_at_us)"
-                " SELECT u.pid, u.kind, 1, string_to_array(u.ledgers, ','), string_to_array(u.ids, ','), $5"
-                " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(pid, kind, ledgers, ids)"
-                " ON CONFLICT (payment_id) DO NOTHING",
-                [it.payment_id for it in intents], [it.kind for it in intents],
-                [",".join(leg.ledger for leg in it.legs) for it in intents],
-                [",".join(leg.spec.id for leg in it.legs) for it in intents], now,
-            )  # fmt: skip
+            inserted = {
+                r[0]
+                for r in await conn.fetch(
+                    "INSERT INTO pvp_payments (payment_id, kind, state, leg_ledgers, leg_ids, created_at_us)"
+                    " SELECT u.pid, u.kind, 1, string_to_array(u.ledgers, ','), string_to_array(u.ids, ','), $5"
+                    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(pid, kind, ledgers, ids)"
+                    " ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id",
+                    [it.payment_id for it in intents], [it.kind for it in intents],
+                    [",".join(leg.ledger for leg in it.legs) for it in intents],
+                    [",".join(leg.spec.id for leg in it.legs) for it in intents], now,
+                )
+            }  # fmt: skip
+        # A payment already in the log is never prepared again: its legs may be voided or half
+        # resolved, and re-preparing would answer EXISTS for them. Report what the log says.
+        known = [it for it in intents if it.payment_id not in inserted]
+        if known:
+            await self._adopt_logged(known)
+            intents = [it for it in intents if it.payment_id in inserted]
+            if not intents:
+                return
         await self._fault("logged")
         with telemetry.phase_spans("pvp.prepare", self._traced(intents)):
             await self._prepare(intents)
@@ -233,16 +245,47 @@ class PvPCoordinator:
             if it.on_decided:
                 it.on_decided(it, it.committed, it.reason)
         with telemetry.phase_spans("pvp.decide (durable log)", self._traced(intents)):
-            await self._write_states(intents, decided, only_from=PREPARING)
+            written = await self._write_states(intents, decided, only_from=PREPARING)
+        lost = [it for it in intents if it.payment_id not in written]
+        if lost:  # decided elsewhere meanwhile (a participant's timeout): the log wins
+            await self._adopt_logged(lost)
+            intents = [it for it in intents if it.payment_id in written]
         await self._fault("decided")
         with telemetry.phase_spans("pvp.resolve", self._traced(intents)):
-            await self._resolve(intents)
+            unfinished = await self._resolve(intents)
         await self._fault("resolved")
         done = time.time_ns() // 1000
+        finished = []
         for it in intents:
+            if it.payment_id in unfinished:
+                continue  # stays COMMITTING/ABORTING in the log; recovery finishes it
             it.state = SETTLED if it.committed else REJECTED
             it.settled_at_us = done
-        await self._write_states(intents, done)
+            finished.append(it)
+        if finished:
+            await self._write_states(finished, done)
+
+    async def _adopt_logged(self, intents: list[Intent]) -> None:
+        """Fill intents from the log's record of the same payments (decision, reason, times)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT payment_id, state, reason, decided_at_us, settled_at_us FROM pvp_payments"
+                " WHERE payment_id = ANY($1::text[])",
+                [it.payment_id for it in intents],
+            )
+        by_id = {r["payment_id"]: r for r in rows}
+        for it in intents:
+            r = by_id.get(it.payment_id)
+            if r is None:
+                continue
+            it.state = r["state"]
+            it.committed = r["state"] in (COMMITTING, SETTLED)
+            it.reason = r["reason"]
+            it.decided_at_us = r["decided_at_us"]
+            it.settled_at_us = r["settled_at_us"]
+            it.replayed = True
+            if it.receipt is not None:
+                _receipt_bytes(it)  # refresh the receipt's status fields from the log's state
 
     @staticmethod
     def _traced(intents: list[Intent]) -> list[tuple[Any, dict[str, Any]]]:
@@ -279,9 +322,9 @@ class PvPCoordinator:
 
         await asyncio.gather(*(run(lg, items) for lg, items in by_ledger.items()))
 
-    async def _resolve(self, intents: list[Intent]) -> bool:
-        """Post or void every leg. Returns False if some ledger could not be reached (the log
-        keeps the decision; recovery finishes it)."""
+    async def _resolve(self, intents: list[Intent]) -> set[str]:
+        """Post or void every leg. Returns the payments not fully resolved (a ledger could not be
+        reached): the log keeps their decision and recovery finishes them."""
         by_ledger: dict[str, list[TransferSpec]] = {}
         for it in intents:
             for k, leg in enumerate(it.legs):
@@ -300,39 +343,40 @@ class PvPCoordinator:
                 by_ledger.setdefault(leg.ledger, []).append(spec)
         return await self._submit_resolutions(by_ledger)
 
-    async def _submit_resolutions(self, by_ledger: dict[str, list[TransferSpec]]) -> bool:
-        ok = True
+    async def _submit_resolutions(self, by_ledger: dict[str, list[TransferSpec]]) -> set[str]:
+        """Submit posts/voids per ledger; returns the payment ids with a leg not yet resolved."""
+        unfinished: set[str] = set()
 
         async def run(ledger: str, specs: list[TransferSpec]) -> None:
-            nonlocal ok
             try:
                 codes = await self.participants[ledger].submit(specs)
             except Exception as exc:  # noqa: BLE001
                 log.warning("resolve on %s failed (%s); recovery will retry", ledger, exc)
-                ok = False
+                unfinished.update(s.payment_id for s in specs)
                 return
             for s, code in zip(specs, codes, strict=True):
                 good = _RESOLVED_OK if s.post_pending_id else _VOIDED_OK
                 if code not in good:
-                    ok = False
+                    unfinished.add(s.payment_id)
                     log.error("leg %s on %s: %s", s.id, ledger, C(code).name)
 
         await asyncio.gather(*(run(lg, specs) for lg, specs in by_ledger.items()))
-        return ok
+        return unfinished
 
     async def _write_states(
         self, intents: Sequence[Intent], at_us: int, only_from: int | None = None
-    ) -> None:
+    ) -> set[str]:
         cond = "AND p.state = 1" if only_from == PREPARING else ""
         col = "decided_at_us" if only_from == PREPARING else "settled_at_us"
         async with self.pool.acquire() as conn:
-            await conn.execute(
+            rows = await conn.fetch(
                 f"UPDATE pvp_payments AS p SET state = u.state, reason = u.reason, receipt = u.receipt,"
                 f" {col} = $5 FROM unnest($1::text[], $2::smallint[], $3::text[], $4::bytea[])"
-                f" AS u(pid, state, reason, receipt) WHERE p.payment_id = u.pid {cond}",
+                f" AS u(pid, state, reason, receipt) WHERE p.payment_id = u.pid {cond} RETURNING p.payment_id",
                 [it.payment_id for it in intents], [it.state for it in intents],
                 [it.reason for it in intents], [_receipt_bytes(it) for it in intents], at_us,
             )  # fmt: skip
+        return {r[0] for r in rows}
 
     # ------------------------------------------------------------------ recovery
     async def recover(self, older_than_us: int = 0) -> dict[str, int]:
@@ -379,9 +423,11 @@ class PvPCoordinator:
                 by_ledger.setdefault(ledger, []).append(spec)
             done[SETTLED if commit else REJECTED].append(r["payment_id"])
             counts["posted" if commit else "voided"] += 1
-        if await self._submit_resolutions(by_ledger):
+        unfinished = await self._submit_resolutions(by_ledger)
+        if True:
             async with self.pool.acquire() as conn:
-                for state, ids in done.items():
+                for state, all_ids in done.items():
+                    ids = [p for p in all_ids if p not in unfinished]
                     if ids:
                         await conn.execute(
                             "UPDATE pvp_payments SET state = $2, settled_at_us = $3"
