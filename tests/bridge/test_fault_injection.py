@@ -155,28 +155,11 @@ async def test_coordinator_killed_at_each_step(corridor, step, committed):
         pytest.param(
             "prepared",
             False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: a retry of a payment aborted by recovery is run again (receipt is NULL in "
-                    "the log, so pay() treats it as fresh); re-preparing a voided leg answers EXISTS, "
-                    "the coordinator commits, posts fail ALREADY_VOIDED and the log says SETTLED"
-                ),
-            ),
         ),
         pytest.param(
             "decided",
             True,
-            marks=[
-                pytest.mark.slow,
-                pytest.mark.xfail(
-                    strict=True,
-                    reason=(
-                        "BUG: the replayed receipt keeps the status it had when the decision was logged "
-                        "(COMMITTING); recovery updates the state column only"
-                    ),
-                ),
-            ],
+            marks=[pytest.mark.slow],
         ),
     ],
 )

@@ -81,9 +81,6 @@ async def test_unreachable_payee_ledger_rejects_with_a_clear_reason(corridor):
     await all_ok(c.urls)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: PvPCoordinator._round ignores _resolve()'s False and writes SETTLED while the HK leg is "
-    "still pending; recovery never revisits a SETTLED row (only the node's timeout path saves it)"))  # fmt: skip
 async def test_log_never_says_settled_before_every_leg_is_posted(corridor):
     """The decision is COMMIT but HK cannot be reached for the post: the log must keep the payment
     COMMITTING (not SETTLED), and the next recovery pass must post HK's leg."""
@@ -127,10 +124,6 @@ async def test_periodic_recovery_finishes_an_orphaned_prepare(corridor):
     await all_ok(c.urls)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: pay() re-runs a payment the log already holds when its row has no receipt or is still "
-    "ABORTING/COMMITTING; re-preparing answers EXISTS for voided and pending legs alike, so the "
-    "retry commits and posts the one leg recovery could not void yet (HK): money appears on HK"))  # fmt: skip
 async def test_retry_while_abort_is_unfinished_moves_nothing(corridor):
     """The coordinator died after PREPARE; recovery decided ABORT and voided CN and BRIDGE legs
     but HK was unreachable. The client retries the same key once HK is back: it must get the
