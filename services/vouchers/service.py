@@ -67,6 +67,9 @@ log = logging.getLogger("corridor.vouchers")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_KEY_CHARS = 60
 MAX_BATCH = 5_000
+# Coalesced single redemptions in flight at once: two, so one batch's audit write overlaps the
+# other's ledger commit.
+MAX_DRAINERS = 2
 RECENT_OUTCOMES = 200_000
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
 
@@ -270,6 +273,8 @@ class VoucherService:
         self._issue_lock = asyncio.Lock()
         self._accounts_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._queue: list[tuple[Redemption, asyncio.Future[RedemptionOutcome]]] = []
+        self._drainers = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -595,8 +600,36 @@ class VoucherService:
     # -- redeem -------------------------------------------------------------------------------
 
     async def redeem(self, redemption: Redemption) -> RedemptionOutcome:
-        (outcome,) = await self.redeem_batch([redemption])
-        return outcome
+        """Redeem one payment. Concurrent single redemptions are coalesced into shared batches
+        (group commit at the voucher layer): one replay lookup, one audit write and one ledger
+        submission for all of them, instead of one each."""
+        _check_redemption(redemption, "")
+        future: asyncio.Future[RedemptionOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((redemption, future))
+        if self._drainers < MAX_DRAINERS:
+            self._drainers += 1
+            self.background(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    outcomes = await self.redeem_batch([r for r, _ in batch])
+                except BaseException as exc:  # every caller in the batch sees the failure
+                    failure = exc if isinstance(exc, Exception) else RuntimeError("service closing")
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(failure)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+        finally:
+            self._drainers -= 1
 
     async def redeem_batch(self, redemptions: Sequence[Redemption]) -> list[RedemptionOutcome]:
         """Redeem many payments (possibly of many programs) in one audit write and one ledger

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import os
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,27 +28,27 @@ from services.vouchers.templates import consumption_voucher, prepaid_escrow, sub
 from tests.vouchers.helpers import T0, facts
 
 EXPIRY = T0 + dt.timedelta(days=10)
-_databases = itertools.count()
+_examples = itertools.count()
 
 
-def programs() -> list[VoucherProgram]:
+def programs(prefix: str) -> list[VoucherProgram]:
     return [
         consumption_voucher(
-            program_id="p0", funder_id="gov", amount_minor=20_000, merchant_categories=["5411"],
+            program_id=f"{prefix}p0", funder_id="gov", amount_minor=20_000, merchant_categories=["5411"],
             regions=["44"], expires_at=EXPIRY, per_payment_cap_minor=6_000,
         ),
         subsidy(
-            program_id="p1", agency_id="agency", recipients=["w-alice"], amount_minor=15_000,
+            program_id=f"{prefix}p1", agency_id="agency", recipients=["w-alice"], amount_minor=15_000,
             per_payment_cap_minor=5_000, expires_at=EXPIRY + dt.timedelta(days=5),
         ),
         prepaid_escrow(
-            program_id="p2", customer_id="w-alice", provider_id="m-001", session_price_minor=4_000,
+            program_id=f"{prefix}p2", customer_id="w-alice", provider_id="m-001", session_price_minor=4_000,
             sessions=4, expires_at=EXPIRY + dt.timedelta(days=20), regulator_id="bureau",
         ),
     ]  # fmt: skip
 
 
-AUTHORITIES = {"p0": "", "p1": "agency", "p2": "bureau"}
+AUTHORITIES = ("", "agency", "bureau")
 
 redeem_op = st.tuples(
     st.just("redeem"),
@@ -69,10 +72,10 @@ operation = st.one_of(
 )
 
 
-def redemption(op: tuple[Any, ...]) -> Redemption:
+def redemption(prefix: str, op: tuple[Any, ...]) -> Redemption:
     _, index, key, amount, day = op
     return Redemption(
-        f"p{index}",
+        f"{prefix}p{index}",
         f"k{key}",
         facts(
             amount_minor=amount,
@@ -99,41 +102,41 @@ class Model:
             assert known == outcome.amount_minor, "a retry answered a different amount"
 
 
-async def run(service: VoucherService, op: tuple[Any, ...], model: Model, issued: set[str]) -> None:
+async def run(
+    service: VoucherService, prefix: str, op: tuple[Any, ...], model: Model, issued: set[str]
+) -> None:
     kind = op[0]
     if kind == "redeem":
-        model.saw(await service.redeem(redemption(op)))
+        model.saw(await service.redeem(redemption(prefix, op)))
     elif kind == "batch":
-        for outcome in await service.redeem_batch([redemption(o) for o in op[1]]):
+        for outcome in await service.redeem_batch([redemption(prefix, o) for o in op[1]]):
             model.saw(outcome)
     elif kind == "expire":
         await service.expire_due(at_us(T0 + dt.timedelta(days=op[1])))
     elif kind == "clawback":
         _, index, amount, right, key = op
-        pid = f"p{index}"
-        authority = AUTHORITIES[pid] if right else "mallory"
+        pid = f"{prefix}p{index}"
+        authority = AUTHORITIES[index] if right else "mallory"
         try:
             moved = await service.clawback(pid, authority, f"c{key}", amount)
         except CorridorError:
             return  # refused: wrong authority, closed, or more than outstanding
         model.clawed[pid].setdefault(moved.transfer_id, moved.amount_minor)
     elif kind == "issue":
-        program = programs()[op[1]]
+        program = programs(prefix)[op[1]]
         await service.issue(program, f"issue-{program.program_id}")
         issued.add(program.program_id)
 
 
-async def scenario(server_url: str, rounds: list[list[tuple[Any, ...]]]) -> None:
-    url = pg.with_database(server_url, f"prop_{next(_databases)}_{id(rounds) % 10_000}")
-    await pg.drop_database(url)
-    await pg.ensure_database(url)
+async def scenario(url: str, prefix: str, rounds: list[list[tuple[Any, ...]]]) -> None:
+    """One example: fresh program ids (prefix) on the test's database, a fresh service."""
     service = await VoucherService.open(url, VirtualClock(at_us(T0)))
     model, issued = Model(), set()
     try:
         for funder in ("gov", "agency", "w-alice"):
-            await service.deposit(funder, "CNY", 1_000_000, "seed")
+            await service.deposit(funder, "CNY", 1_000_000, f"seed-{prefix}")
         for ops in rounds:
-            await asyncio.gather(*(run(service, op, model, issued) for op in ops))
+            await asyncio.gather(*(run(service, prefix, op, model, issued) for op in ops))
             assert await check_voucher_invariants(url) == []
             for pid in issued:
                 view = await service.get_program(pid)
@@ -143,7 +146,15 @@ async def scenario(server_url: str, rounds: list[list[tuple[Any, ...]]]) -> None
                 assert view.issued_minor == total + view.outstanding_minor
     finally:
         await service.close()
-        await pg.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def property_db(pg_server_url: str) -> Iterator[str]:
+    url = pg.with_database(pg_server_url, f"prop_{os.getpid()}")
+    asyncio.run(pg.drop_database(url))
+    asyncio.run(pg.ensure_database(url))
+    yield url
+    asyncio.run(pg.drop_database(url))
 
 
 @settings(
@@ -152,6 +163,7 @@ async def scenario(server_url: str, rounds: list[list[tuple[Any, ...]]]) -> None
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(st.lists(operation, min_size=1, max_size=5), min_size=1, max_size=6))
-def test_voucher_invariant_under_random_interleavings(pg_server_url: str, rounds) -> None:  # type: ignore[no-untyped-def]
+def test_voucher_invariant_under_random_interleavings(property_db: str, rounds) -> None:  # type: ignore[no-untyped-def]
+    prefix = f"x{next(_examples)}-"
     rounds = [[("issue", 0), ("issue", 1), ("issue", 2)], *rounds]
-    asyncio.run(scenario(pg_server_url, rounds))
+    asyncio.run(scenario(property_db, prefix, rounds))
