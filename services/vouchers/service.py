@@ -312,6 +312,10 @@ class VoucherService:
         return task
 
     async def close(self) -> None:
+        queued, self._queue = self._queue, []
+        for _, future in queued:
+            if not future.done():
+                future.set_exception(RuntimeError("the vouchers service is closing; retry"))
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
