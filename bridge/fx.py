@@ -14,6 +14,7 @@ the remainder staying with the liquidity provider (accounted, never lost).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -35,8 +36,23 @@ REFERENCE_USD_RATES: dict[str, str] = {
 
 def mid_rate(base: str, quote: str, usd_rates: dict[str, str] = REFERENCE_USD_RATES) -> FxRate:
     """Units of `quote` per unit of `base` through USD, exact."""
+    if usd_rates is REFERENCE_USD_RATES:
+        return _reference_mid(base, quote)
     r = Fraction(Decimal(usd_rates[quote])) / Fraction(Decimal(usd_rates[base]))
     return FxRate(base, quote, r)
+
+
+@functools.cache
+def _reference_mid(base: str, quote: str) -> FxRate:
+    r = Fraction(Decimal(REFERENCE_USD_RATES[quote])) / Fraction(Decimal(REFERENCE_USD_RATES[base]))
+    return FxRate(base, quote, r)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _spread_rate(base: str, quote: str, centi_bps: int) -> FxRate:
+    """The mid less a spread of centi_bps hundredths of a basis point (cached: few distinct)."""
+    mid = _reference_mid(base, quote)
+    return FxRate(base, quote, mid.rate * Fraction(1_000_000 - centi_bps, 1_000_000))
 
 
 def to_usd_minor(amount_minor: int, currency: str) -> int:
@@ -56,13 +72,13 @@ class LiquidityProvider:
 
     def quote(self, base: str, quote: str, amount_minor: int) -> tuple[FxRate, int, float] | None:
         """(rate, payee amount, slippage bps) to sell `quote` for `base`, or None if it can't."""
-        mid = mid_rate(base, quote)
         have = self.inventory_minor.get(quote, 0)
+        if have <= 0:
+            return None
         target = max(1, self.target_minor.get(quote, have or 1))
         depletion = max(0.0, 1.0 - have / target)
         skew = self.skew_bps * depletion
-        total_bps = Fraction(self.spread_bps) + Fraction(round(skew * 100), 100)
-        rate = FxRate(base, quote, mid.rate * (1 - total_bps / 10_000))
+        rate = _spread_rate(base, quote, self.spread_bps * 100 + round(skew * 100))
         out, _ = rate.convert(amount_minor)
         if out <= 0 or out > have:
             return None
