@@ -338,6 +338,10 @@ for _module, _attr, _name, _parent in (
     ("corridor.sweep", "bench_command", "sweep", bench_app),
     ("loadtests.cli", "loadtest_command", "loadtest", app),
     ("loadtests.cli", "bench_command", "contagion", bench_app),
+    ("corridor.security.cli", "certs_app", "certs", app),
+    ("corridor.security.cli", "audit_app", "audit", app),
+    ("corridor.security.cli", "chaos_command", "chaos", app),
+    ("corridor.security.cli", "bench_command", "security", bench_app),
 ):
     _mount(_module, _attr, _name, _parent)
 

@@ -19,6 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corridor.config import JURISDICTIONS, SERVICE_PORTS
+from corridor.security.config import SecurityConfig
 
 
 @dataclass
@@ -49,7 +50,9 @@ def wait_healthy(
 ) -> None:
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
-    with grpc.insecure_channel(target) as ch:
+    from corridor.security.transport import sync_channel
+
+    with sync_channel(target) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
@@ -70,6 +73,8 @@ class Fleet:
     database_url: str
     services: list[ServiceProcess] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # mTLS + credentials for every service (corridor.security); from the environment by default.
+    security: SecurityConfig = field(default_factory=SecurityConfig.from_env)
 
     @classmethod
     def plan(
@@ -93,10 +98,14 @@ class Fleet:
         )
         for s in self.services:
             env[f"CORRIDOR_{s.name.upper()}_TARGET"] = s.target
+        env.update(self.security.env())
         env.update(self.extra_env)
         return env
 
     def start(self, timeout_s: float = 60.0) -> None:
+        from corridor.security.fleet import prepare
+
+        prepare(self)
         env = self.env()
         for s in self.services:
             s.proc = self._spawn(s, env)
@@ -104,9 +113,15 @@ class Fleet:
             wait_healthy(s.target, timeout_s, s.proc)
 
     def _spawn(self, s: ServiceProcess, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        from corridor.security.fleet import service_env
+
         log = open(s.log_path, "ab")  # noqa: SIM115 - owned by the child
         return subprocess.Popen(
-            s.argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            s.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**env, **service_env(self, s.name)},
+            start_new_session=True,
         )
 
     def restart(self, name: str, timeout_s: float = 60.0) -> None:

@@ -45,6 +45,9 @@ class Caller:
 
     role: str
     subject: str
+    # From a verified credential (security on): the caller's jurisdiction and the wallets it holds.
+    jurisdiction: str = ""
+    wallets: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, value: str) -> Caller:
@@ -70,13 +73,19 @@ def _caller_from(metadata: Iterable[tuple[str, Any]] | None) -> Caller:
 
 
 class CorridorInterceptor(grpc.aio.ServerInterceptor):
-    """Maps CorridorError to rich statuses, hides internals, records the caller, opens a span."""
+    """Maps CorridorError to rich statuses, hides internals, records the caller, opens a span.
+    With a `guard` (corridor.security): verifies credentials, authorises, audits."""
+
+    def __init__(self, guard: Any = None) -> None:
+        self.guard = guard
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        if self.guard is not None:
+            handler = self.guard.guard_handler(method, handler)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap_unary(handler.unary_unary, method),
@@ -192,9 +201,16 @@ class RunningServer:
 async def start_server(
     registrations: Iterable[tuple[Callable[[Any, grpc.aio.Server], None], Any, str]],
     bind: str = "127.0.0.1:0",
+    security: Any = None,
 ) -> RunningServer:
-    """Start a server for (add_XServicer_to_server, servicer, full service name) triples."""
-    server = grpc.aio.server(interceptors=[CorridorInterceptor()], options=SERVER_OPTIONS)
+    """Start a server for (add_XServicer_to_server, servicer, full service name) triples.
+    `security` (a corridor.security.SecurityConfig; default from the environment) turns on mTLS
+    and credentials; privileged calls are audited either way."""
+    from corridor.security.guard import ServerGuard
+
+    registrations = list(registrations)
+    guard = await ServerGuard.create(security, [r[1] for r in registrations])
+    server = grpc.aio.server(interceptors=[CorridorInterceptor(guard)], options=SERVER_OPTIONS)
     names = []
     for add, servicer, name in registrations:
         add(servicer, server)
@@ -209,7 +225,7 @@ async def start_server(
         ),
         server,
     )
-    port = server.add_insecure_port(bind)
+    port = guard.add_port(server, bind)
     if port == 0:
         raise OSError(f"could not bind {bind}")
     await server.start()
@@ -234,8 +250,12 @@ async def serve_until_signalled(
 
 
 def channel(target: str) -> grpc.aio.Channel:
-    """An insecure client channel with Corridor's message limits."""
-    return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+    """A client channel with Corridor's message limits: mTLS and this process's credential when
+    security is on (corridor.security), plaintext otherwise."""
+    from corridor.security.config import SecurityConfig
+    from corridor.security.transport import aio_channel
+
+    return aio_channel(target, CHANNEL_OPTIONS, SecurityConfig.from_env())
 
 
 def service_name_of(descriptor_module: Any, service: str) -> str:

@@ -1,8 +1,11 @@
 """The scenario engine's view of the running corridor: set-up and batched payments over gRPC.
 
-The simulator is a client like any other (caller role "simulator"): it registers operators,
-has the central banks issue, opens wallets, funds liquidity providers on the bridge and then
-sends each step's CBDC payments as CrossBorderPayBatch calls, several in flight at once.
+The simulator is a client like any other: it obtains a credential for each actor it plays
+(corridor.security.credentials) — the central bank of each jurisdiction registers operators and
+issues, operator `bank-a` opens and funds wallets and sends each step's CBDC payments for its
+holders as CrossBorderPayBatch calls (several in flight at once), each liquidity provider funds
+its own inventory on the bridge. With security off the same calls carry only the legacy
+`x-corridor-caller` header.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from corridor import telemetry
 from corridor.errors import error_details
 from corridor.scenario.demand import PaymentBatch
 from corridor.scenario.schema import KIND_NAMES, Scenario
+from corridor.security.credentials import metadata_for
 from corridor.server import channel
 from corridor.v1 import (
     bridge_pb2,
@@ -28,7 +32,25 @@ from corridor.v1 import (
     node_pb2_grpc,
 )
 
-CALLER = (("x-corridor-caller", "simulator:engine"),)
+
+def simulator() -> tuple[tuple[str, str], ...]:
+    """The simulator's own credential (set-up reads; never moves money)."""
+    return metadata_for("simulator", "engine")
+
+
+def central_bank(code: str) -> tuple[tuple[str, str], ...]:
+    return metadata_for("central_bank", f"cb-{code.lower()}", code)
+
+
+def operator(codes: str) -> tuple[tuple[str, str], ...]:
+    """Operator bank-a, authorised in each of `codes` ("CN" or "CN,HK,TH")."""
+    return metadata_for("operator", OPERATOR, codes)
+
+
+def liquidity_provider(name: str) -> tuple[tuple[str, str], ...]:
+    return metadata_for("liquidity_provider", name)
+
+
 LP_NAMES = ("lp-hk-1", "lp-cn-1", "lp-ae-1")
 OPERATOR = "bank-a"
 CORPORATE_FUNDING_MAJOR = 100_000_000  # each corporate (tier 1) wallet starts with 100m units
@@ -63,7 +85,7 @@ class CorridorClient:
             cb = node_pb2_grpc.CentralBankStub(ch)
             wl = node_pb2_grpc.WalletsStub(ch)
             ledger = ledger_pb2_grpc.LedgerStub(ch)
-            policy = await cb.GetPolicy(node_pb2.GetPolicyRequest(), metadata=CALLER)
+            policy = await cb.GetPolicy(node_pb2.GetPolicyRequest(), metadata=simulator())
             tier2 = next(t for t in policy.tiers if t.tier == 2)
             n_corp = max(1, min(j.corporate_wallets, cap // 10))
             n_pers = max(1, min(j.wallets - j.corporate_wallets, cap - n_corp))
@@ -73,14 +95,14 @@ class CorridorClient:
             lp_fund, _ = mid_rate("USD", j.currency).convert(LP_FUNDING_USD * 100)
             for op in (OPERATOR, *LP_NAMES):
                 await cb.RegisterOperator(
-                    node_pb2.RegisterOperatorRequest(operator_id=op), metadata=CALLER
+                    node_pb2.RegisterOperatorRequest(operator_id=op), metadata=central_bank(code)
                 )
             need = n_corp * corp_fund + n_pers * pers_fund
             await cb.Issue(node_pb2.IssueRequest(idempotency_key=f"{self.tag}-issue", operator_id=OPERATOR,
-                                                 amount_minor=need + 2 * lp_fund, currency=j.currency), metadata=CALLER)  # fmt: skip
+                                                 amount_minor=need + 2 * lp_fund, currency=j.currency), metadata=central_bank(code))  # fmt: skip
             for lp in LP_NAMES:
                 await cb.Issue(node_pb2.IssueRequest(idempotency_key=f"{self.tag}-issue-{lp}", operator_id=lp,
-                                                     amount_minor=lp_fund, currency=j.currency), metadata=CALLER)  # fmt: skip
+                                                     amount_minor=lp_fund, currency=j.currency), metadata=central_bank(code))  # fmt: skip
             corp = await self._open(wl, code, "c", n_corp, kind=2, tier=1)
             pers = await self._open(wl, code, "p", n_pers, kind=1, tier=2)
             await self._fund(ledger, code, j.currency, corp, corp_fund)
@@ -89,7 +111,7 @@ class CorridorClient:
             for lp in LP_NAMES:
                 await self.bridge.FundLiquidity(bridge_pb2.FundLiquidityRequest(
                     idempotency_key=f"{self.tag}-fund-{lp}-{code}", liquidity_provider=lp, jurisdiction=code,
-                    amount_minor=lp_fund, currency=j.currency), metadata=CALLER)  # fmt: skip
+                    amount_minor=lp_fund, currency=j.currency), metadata=liquidity_provider(lp))  # fmt: skip
                 self.liquidity_locked_usd_minor += LP_FUNDING_USD * 100
         await self._fund_pools(s)
         return wallets
@@ -97,7 +119,9 @@ class CorridorClient:
     async def _fund_pools(self, s: Scenario) -> None:
         from bridge.fx import mid_rate
 
-        market = await self.bridge.GetFxMarket(bridge_pb2.GetFxMarketRequest(), metadata=CALLER)
+        market = await self.bridge.GetFxMarket(
+            bridge_pb2.GetFxMarketRequest(), metadata=simulator()
+        )
         cur_to_code = {j.currency: j.code for j in s.jurisdictions}
         for pool in market.pools:
             for cur in pool.pair.split("/"):
@@ -107,7 +131,7 @@ class CorridorClient:
                 amount, _ = mid_rate("USD", cur).convert(LP_FUNDING_USD * 100 // 2)
                 await self.bridge.FundLiquidity(bridge_pb2.FundLiquidityRequest(
                     idempotency_key=f"{self.tag}-pool-{pool.pair}-{cur}", liquidity_provider=f"amm:{pool.pair}:{OPERATOR}",
-                    jurisdiction=code, amount_minor=amount, currency=cur), metadata=CALLER)  # fmt: skip
+                    jurisdiction=code, amount_minor=amount, currency=cur), metadata=operator(code))  # fmt: skip
                 self.liquidity_locked_usd_minor += LP_FUNDING_USD * 100 // 2
 
     async def _open(
@@ -120,7 +144,9 @@ class CorridorClient:
                                            kind=kind, tier=tier, holder_name=f"synthetic holder {code}-{prefix}{i}")
                 for i in range(start, min(n, start + 10_000))
             ]  # fmt: skip
-            resp = await wl.OpenWallets(node_pb2.OpenWalletsRequest(wallets=reqs), metadata=CALLER)
+            resp = await wl.OpenWallets(
+                node_pb2.OpenWalletsRequest(wallets=reqs), metadata=operator(code)
+            )
             ids.extend(resp.wallet_ids)
         return ids
 
@@ -133,7 +159,7 @@ class CorridorClient:
             req = ledger_pb2.CreateTransfersRequest(transfers=[
                 ledger_pb2.Transfer(id=f"fund-{w}", debit_account_id=src, credit_account_id=w, amount_minor=amount,
                                     currency=currency, kind="load") for w in chunk])  # fmt: skip
-            resp = await ledger.CreateTransfers(req, metadata=CALLER)
+            resp = await ledger.CreateTransfers(req, metadata=operator(code))
             bad = [r for r in resp.results if r.code not in (ledger_pb2.OK, ledger_pb2.EXISTS)]
             if bad:
                 raise RuntimeError(
@@ -165,6 +191,7 @@ class CorridorClient:
         """Settle every request; returns receipts in order and each payment's latency (s)."""
         receipts: list[Any] = [None] * len(reqs)
         latency = np.zeros(len(reqs))
+        payer = operator(",".join(self.codes))  # bank-a pays for its holders
         sem = asyncio.Semaphore(in_flight)
         traced_set = set(traced)
 
@@ -181,7 +208,7 @@ class CorridorClient:
                 span.set_attribute("corridor.currency", r.currency)
                 try:
                     rec = await self.bridge.CrossBorderPay(
-                        r, metadata=telemetry.outgoing_metadata(CALLER)
+                        r, metadata=telemetry.outgoing_metadata(payer)
                     )
                 except grpc.aio.AioRpcError as e:
                     d = error_details(e)
@@ -196,7 +223,7 @@ class CorridorClient:
                 t0 = time.perf_counter()
                 resp = await self.bridge.CrossBorderPayBatch(
                     bridge_pb2.CrossBorderPayBatchRequest(payments=[reqs[i] for i in idx]),
-                    metadata=CALLER,
+                    metadata=payer,
                 )
                 dt = time.perf_counter() - t0
                 for i, rec in zip(idx, resp.receipts, strict=True):

@@ -1,0 +1,151 @@
+"""CLI: `corridor certs`, `corridor audit verify`, `corridor chaos`, `corridor bench security`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console()
+
+certs_app = typer.Typer(
+    help="The development CA, per-service certificates and credential keys (mTLS + credentials).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+audit_app = typer.Typer(help="The hash-chained audit log of privileged actions.")
+
+
+def _dir(directory: Path | None) -> Path:
+    from corridor.security.config import default_directory
+
+    return (directory or default_directory()).resolve()
+
+
+DirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir", help="Security directory [default: $CORRIDOR_SECURITY_DIR or <state>/security]"
+    ),
+]
+
+
+@certs_app.callback()
+def certs(ctx: typer.Context, directory: DirOpt = None) -> None:
+    """Make the development CA, a certificate per service and the credential issuer's keys (only
+    what is missing), then list them. Services find them here when security is on."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from corridor.security.pki import describe, ensure_dev_pki
+
+    d = _dir(directory)
+    made = ensure_dev_pki(d)
+    t = Table(title=f"Corridor development PKI in {d}")
+    for col in ("name", "subject", "valid until", "subject alternative names"):
+        t.add_column(col)
+    for row in describe(d):
+        t.add_row(row["name"], row["subject"], row["not_after"], row["sans"])
+    out.print(t)
+    console.print(f"created: {', '.join(made)}" if made else "nothing to create (all present)")
+    console.print(
+        "[dim]grpcurl: -cacert ca.pem -cert certs/client.pem -key certs/client.key;"
+        " credentials: `corridor certs token --role ... --subject ...`[/]"
+    )
+
+
+@certs_app.command("token")
+def token(
+    role: Annotated[
+        str,
+        typer.Option(
+            help="central_bank, operator, holder, liquidity_provider, supervisor, authority, admin, ..."
+        ),
+    ],
+    subject: Annotated[
+        str, typer.Option(help="Who: operator id, holder pseudonym, CN/alice for a supervisor...")
+    ],
+    jurisdiction: Annotated[
+        str, typer.Option(help="CN, HK, ... (comma-separated for a bank group)")
+    ] = "",
+    wallet: Annotated[
+        list[str] | None, typer.Option(help="A wallet the holder holds (repeatable)")
+    ] = None,
+    ttl_s: Annotated[float, typer.Option(help="Lifetime in seconds")] = 900.0,
+    directory: DirOpt = None,
+) -> None:
+    """Mint a credential and print it (for grpcurl `-H "authorization: Bearer <token>"`, Locust,
+    or CORRIDOR_CREDENTIAL). Needs the issuer's private key."""
+    from corridor.security.credentials import issue
+
+    try:
+        print(issue(role, subject, jurisdiction=jurisdiction, wallets=wallet or (), ttl_s=ttl_s,
+                    directory=_dir(directory)))  # fmt: skip
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@certs_app.command("rules")
+def rules() -> None:
+    """The authorisation table: who may call each RPC, and which calls are audited."""
+    from corridor.security.authz import table
+
+    t = Table(title="Authorisation rules (default deny)")
+    for col in ("method", "callers", "request checked", "audited as"):
+        t.add_column(col)
+    for r in table():
+        t.add_row(r.method, ", ".join(r.callers), "yes" if r.checked else "", r.audit)
+    out.print(t)
+
+
+@audit_app.command("verify")
+def verify(
+    database_url: Annotated[
+        str, typer.Option(help="PostgreSQL server holding the corridor_* databases")
+    ] = "",
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="State directory [default: .corridor]")
+    ] = None,
+    anchors: Annotated[
+        Path | None, typer.Option(help="Anchor file [default: <security dir>/audit-anchors.json]")
+    ] = None,
+    only: Annotated[str, typer.Option(help="Only databases whose name contains this")] = "",
+    json_out: Annotated[bool, typer.Option("--json", help="Last line is the JSON report")] = False,
+) -> None:
+    """Recompute every audit hash chain: report the first edited, removed or reordered entry.
+    Exits 0 only when every log verifies. Each clean run records anchors, so a later rewrite of
+    a whole chain is found too."""
+    import os
+
+    from corridor import pg
+    from corridor.security import audit
+
+    if data_dir:
+        os.environ["CORRIDOR_HOME"] = str(data_dir)
+    url = database_url or pg.server_url()
+    anchor_file = anchors or (_dir(None) / "audit-anchors.json")
+    try:
+        reports = asyncio.run(audit.verify_server(url, anchor_file, only))
+    except (OSError, ConnectionError) as exc:
+        console.print(f"[red]cannot reach the database server:[/] {exc}")
+        raise typer.Exit(2) from None
+    ok = all(r.ok for r in reports)
+    t = Table(title="Audit logs")
+    for col in ("database", "entries", "result", "first broken entry", "problem"):
+        t.add_column(col)
+    for r in reports:
+        t.add_row(r.database, str(r.entries), "[green]ok[/]" if r.ok else "[red]BROKEN[/]",
+                  str(r.broken_at or ""), r.problem)  # fmt: skip
+    (console if json_out else out).print(t)
+    if not reports:
+        console.print("[yellow]no audit logs found[/] (start services with `corridor up` first)")
+    if json_out:
+        print(json.dumps({"ok": ok, "logs": [dataclasses.asdict(r) for r in reports]}), flush=True)
+    raise typer.Exit(0 if ok else 1)

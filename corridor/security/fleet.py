@@ -1,0 +1,45 @@
+"""What the fleet (`corridor up`, `corridor simulate`, the chaos soak) does for security:
+certificates on first use, and each service process started with its own identity — the
+certificate it presents and a service credential (it never sees the issuer's private key)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from corridor.config import JURISDICTIONS
+from corridor.security.credentials import issue
+from corridor.security.pki import ensure_dev_pki
+
+SERVICE_CREDENTIAL_TTL_S = 30 * 24 * 3600  # services cannot re-mint; a restart gets a fresh one
+
+
+def prepare(fleet: Any) -> None:
+    """Make the CA, certificates and issuer keys if missing (before any service starts)."""
+    if fleet.security.enabled:
+        ensure_dev_pki(fleet.security.require_directory(), [s.name for s in fleet.services])
+
+
+def service_identity(name: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """(role, subject, jurisdiction, wallets) of a service process."""
+    if name.upper() in JURISDICTIONS:
+        return "node", name.lower(), name.upper(), ()
+    if name == "vouchers":
+        wallet = os.environ.get("CORRIDOR_VOUCHERS_BRIDGE_WALLET", "")
+        return "vouchers", "vouchers", "", (wallet,) if wallet else ()
+    role = name if name in ("bridge", "supervision", "stablecoin") else "admin"
+    return role, name, "", ()
+
+
+def service_env(fleet: Any, name: str) -> dict[str, str]:
+    cfg = fleet.security
+    if not cfg.enabled:
+        return {}
+    env = {"CORRIDOR_SERVICE_IDENTITY": name}
+    if cfg.auth:
+        role, subject, jur, wallets = service_identity(name)
+        env["CORRIDOR_CREDENTIAL"] = issue(
+            role, subject, jurisdiction=jur, wallets=wallets, ttl_s=SERVICE_CREDENTIAL_TTL_S,
+            directory=cfg.require_directory(),
+        )  # fmt: skip
+    return env
