@@ -293,7 +293,7 @@ L, CB, W, K, B = (
     "/corridor.v1.Ledger/", "/corridor.v1.CentralBank/", "/corridor.v1.Wallets/",
     "/corridor.v1.KycRegistry/", "/corridor.v1.Bridge/",
 )  # fmt: skip
-V, S = "/corridor.v1.Vouchers/", "/corridor.v1.Supervision/"
+V, S, SC = "/corridor.v1.Vouchers/", "/corridor.v1.Supervision/", "/corridor.v1.StablecoinRail/"
 _RAW = ("operator", "holder", "liquidity_provider", "admin", "simulator")
 _READ_OWN = ("holder", "operator@here")
 _EVERYONE = (ANY,)
@@ -360,6 +360,13 @@ RULES: dict[str, Rule] = {
     S + "GetFeedStatus": Rule((grant("supervisor", "admin", "simulator"),)),
     S + "GetAuditLog": Rule((grant("supervisor", "admin"),)),
     S + "VerifyAuditLog": Rule((grant("supervisor", "admin"),)),
+    # Stablecoin rail comparator: the simulator drives the episode; counterparties mint/redeem.
+    SC + "Advance": Rule((grant("admin", "simulator", "stablecoin"),)),
+    SC + "SubmitTransfer": Rule((grant("admin", "simulator", "holder", "operator"),)),
+    SC + "Mint": Rule((grant("admin", "simulator", "operator", "liquidity_provider"),), audit="issue"),
+    SC + "Redeem": Rule((grant("admin", "simulator", "operator", "liquidity_provider"),), audit="redeem"),
+    SC + "GetMarket": Rule((grant(*_EVERYONE),)),
+    SC + "GetSummary": Rule((grant(*_EVERYONE),)),
 }  # fmt: skip
 
 # Privileged actions by name (for docs and tests); a future policy-changing RPC must name
