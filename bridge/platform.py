@@ -43,20 +43,12 @@ from services.ledger.engine import (
     LedgerEngine,
     TransferSpec,
 )
+from services.ledger.servicer import reasons_with_fields
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 
 # Why a leg was refused, in words a payer understands: (reason, field).
-LEG_REASONS = {
-    C.EXCEEDS_CREDITS: ("INSUFFICIENT_FUNDS", "amount_minor"),
-    C.EXCEEDS_DEBIT_MAX_PER_TRANSFER: ("TIER_PER_PAYMENT_LIMIT", "amount_minor"),
-    C.EXCEEDS_DAILY_DEBIT_MAX: ("TIER_DAILY_LIMIT", "amount_minor"),
-    C.EXCEEDS_BALANCE_MAX: ("TIER_BALANCE_CAP", "payee_wallet_id"),
-    C.DEBIT_ACCOUNT_FROZEN: ("WALLET_FROZEN", "payer_wallet_id"),
-    C.CREDIT_ACCOUNT_FROZEN: ("WALLET_FROZEN", "payee_wallet_id"),
-    C.DEBIT_ACCOUNT_NOT_FOUND: ("WALLET_NOT_FOUND", "payer_wallet_id"),
-    C.CREDIT_ACCOUNT_NOT_FOUND: ("WALLET_NOT_FOUND", "payee_wallet_id"),
-}
+LEG_REASONS = reasons_with_fields("payer_wallet_id", "payee_wallet_id")
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,48 +174,28 @@ def trace_command(
             f"[red]no {path}[/] (run `corridor simulate` first, or pass --results)"
         )
         raise typer.Exit(2)
-    spans = load_spans(path)
-    tree = payment_tree(spans, payment_id)
+    tree = payment_tree(path, payment_id)
     if tree is None:
         Console(stderr=True).print(f"[red]no trace for payment {payment_id!r} in {path}[/]")
         raise typer.Exit(1)
     Console().print(tree)
 
 
-def load_spans(path: Path) -> list[dict[str, Any]]:
-    spans = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        doc = json.loads(line)
-        for rs in doc.get("resourceSpans", []):
-            svc = next((a["value"].get("stringValue") for a in rs.get("resource", {}).get("attributes", [])
-                        if a["key"] == "service.name"), "?")  # fmt: skip
-            for ss in rs.get("scopeSpans", []):
-                for sp in ss.get("spans", []):
-                    attrs = {
-                        a["key"]: next(iter(a["value"].values())) for a in sp.get("attributes", [])
-                    }
-                    spans.append({"service": svc, "name": sp["name"], "trace": sp["traceId"], "id": sp["spanId"],
-                                  "parent": sp.get("parentSpanId", ""), "start": int(sp["startTimeUnixNano"]),
-                                  "end": int(sp["endTimeUnixNano"]), "attrs": attrs})  # fmt: skip
-    return spans
+def payment_tree(path: Path, payment_id: str) -> Tree | None:
+    """The payment's spans (parsed by the briefing's OTLP-JSON reader) as a rich tree."""
+    from corridor.briefing.traces import as_call_tree, payment_trace
 
-
-def payment_tree(spans: list[dict[str, Any]], payment_id: str) -> Tree | None:
-    traces = {s["trace"] for s in spans if s["attrs"].get("corridor.payment_id") == payment_id}
-    if not traces:
+    shown, spans = payment_trace(path, payment_id)
+    if shown != payment_id or not spans:
         return None
-    trace_id = next(iter(traces))
-    mine = sorted((s for s in spans if s["trace"] == trace_id), key=lambda s: s["start"])
-    t0 = mine[0]["start"]
-    root = Tree(f"[bold]payment {payment_id}[/]  trace {trace_id}  ({len(mine)} spans, "
-                f"{len({s['service'] for s in mine})} services)")  # fmt: skip
-    nodes: dict[str, Tree] = {}
-    ids = {s["id"] for s in mine}
-    for s in mine:
-        parent = nodes.get(s["parent"]) if s["parent"] in ids else root
-        label = (f"[cyan]{s['service']}[/] {s['name']}  +{(s['start'] - t0) / 1e6:.1f} ms, "
-                 f"[bold]{(s['end'] - s['start']) / 1e6:.2f} ms[/]")  # fmt: skip
-        nodes[s["id"]] = (parent or root).add(label)
+    ordered = as_call_tree(spans)
+    t0 = min(s.start_ns for s in spans)
+    root = Tree(f"[bold]payment {payment_id}[/]  trace {spans[0].trace_id}  ({len(spans)} spans, "
+                f"{len({s.service for s in spans})} services)")  # fmt: skip
+    stack: list[Tree] = [root]
+    for span, depth in ordered:
+        del stack[depth + 1 :]
+        label = (f"[cyan]{span.service}[/] {span.name}  +{(span.start_ns - t0) / 1e6:.1f} ms, "
+                 f"[bold]{span.duration_ms:.2f} ms[/]")  # fmt: skip
+        stack.append(stack[-1].add(label))
     return root

@@ -16,28 +16,16 @@ from corridor import pg, telemetry
 from corridor.config import ServiceSettings, jurisdiction
 from corridor.errors import CorridorError, invalid
 from corridor.server import RunningServer, current_caller, serve_until_signalled, start_server
-from corridor.v1 import ledger_pb2, node_pb2, node_pb2_grpc, ledger_pb2_grpc
-from corridor.v1 import kyc_pb2_grpc
+from corridor.v1 import kyc_pb2_grpc, ledger_pb2, ledger_pb2_grpc, node_pb2, node_pb2_grpc
 from services.centralbank.kyc import KycServicer
 from services.centralbank.node import CentralBankNode, WalletRow
 from services.ledger.engine import C, TransferResult, TransferSpec
-from services.ledger.servicer import LedgerServicer, balance_pb, code_error
+from services.ledger.servicer import LedgerServicer, balance_pb, code_error, reasons_with_fields
 
 log = logging.getLogger("corridor.node")
 
 # Tier and wallet refusals, named for what a wallet holder would understand.
-PAY_REASONS: dict[int, tuple[str, str]] = {
-    C.EXCEEDS_CREDITS: ("INSUFFICIENT_FUNDS", "amount_minor"),
-    C.EXCEEDS_DEBIT_MAX_PER_TRANSFER: ("TIER_PER_PAYMENT_LIMIT", "amount_minor"),
-    C.EXCEEDS_DAILY_DEBIT_MAX: ("TIER_DAILY_LIMIT", "amount_minor"),
-    C.EXCEEDS_BALANCE_MAX: ("TIER_BALANCE_CAP", "to_wallet_id"),
-    C.DEBIT_ACCOUNT_FROZEN: ("WALLET_FROZEN", "from_wallet_id"),
-    C.CREDIT_ACCOUNT_FROZEN: ("WALLET_FROZEN", "to_wallet_id"),
-    C.DEBIT_ACCOUNT_NOT_FOUND: ("WALLET_NOT_FOUND", "from_wallet_id"),
-    C.CREDIT_ACCOUNT_NOT_FOUND: ("WALLET_NOT_FOUND", "to_wallet_id"),
-    C.CURRENCY_MISMATCH: ("CURRENCY_MISMATCH", "currency"),
-    C.EXISTS_WITH_DIFFERENT_FIELDS: ("IDEMPOTENCY_KEY_REUSED", "idempotency_key"),
-}
+PAY_REASONS = reasons_with_fields("from_wallet_id", "to_wallet_id")
 
 
 def pay_error(code: int, prefix: str = "") -> CorridorError:

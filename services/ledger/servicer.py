@@ -14,15 +14,48 @@ from corridor.money import INT64_MAX, known_currency
 from corridor.v1 import common_pb2, ledger_pb2, ledger_pb2_grpc
 from services.ledger.engine import (
     MAX_TIMEOUT_S,
-    C,
     AccountSpec,
     BalanceView,
+    C,
     LedgerEngine,
     TransferResult,
     TransferSpec,
 )
 
 MAX_BATCH = 8190
+
+# Refusals in words a wallet holder understands (one table for nodes, bridge and vouchers). The
+# field each names depends on the request, so callers pair these with their own field names.
+REFUSAL_REASONS: dict[int, str] = {
+    C.EXCEEDS_CREDITS: "INSUFFICIENT_FUNDS",
+    C.EXCEEDS_DEBIT_MAX_PER_TRANSFER: "TIER_PER_PAYMENT_LIMIT",
+    C.EXCEEDS_DAILY_DEBIT_MAX: "TIER_DAILY_LIMIT",
+    C.EXCEEDS_BALANCE_MAX: "TIER_BALANCE_CAP",
+    C.DEBIT_ACCOUNT_FROZEN: "WALLET_FROZEN",
+    C.CREDIT_ACCOUNT_FROZEN: "WALLET_FROZEN",
+    C.DEBIT_ACCOUNT_NOT_FOUND: "WALLET_NOT_FOUND",
+    C.CREDIT_ACCOUNT_NOT_FOUND: "WALLET_NOT_FOUND",
+    C.CURRENCY_MISMATCH: "CURRENCY_MISMATCH",
+    C.EXISTS_WITH_DIFFERENT_FIELDS: "IDEMPOTENCY_KEY_REUSED",
+}
+
+
+def reasons_with_fields(debit_field: str, credit_field: str) -> dict[int, tuple[str, str]]:
+    """REFUSAL_REASONS with the request fields a refusal points at (payer side, payee side)."""
+    fields = {
+        C.EXCEEDS_CREDITS: "amount_minor",
+        C.EXCEEDS_DEBIT_MAX_PER_TRANSFER: "amount_minor",
+        C.EXCEEDS_DAILY_DEBIT_MAX: "amount_minor",
+        C.EXCEEDS_BALANCE_MAX: credit_field,
+        C.DEBIT_ACCOUNT_FROZEN: debit_field,
+        C.CREDIT_ACCOUNT_FROZEN: credit_field,
+        C.DEBIT_ACCOUNT_NOT_FOUND: debit_field,
+        C.CREDIT_ACCOUNT_NOT_FOUND: credit_field,
+        C.CURRENCY_MISMATCH: "currency",
+        C.EXISTS_WITH_DIFFERENT_FIELDS: "idempotency_key",
+    }
+    return {code: (reason, fields[code]) for code, reason in REFUSAL_REASONS.items()}
+
 
 # Where a refused code points in a Transfer message, and the status it maps to.
 _CODE_FIELD = {
@@ -349,11 +382,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServicer):
 __all__ = [
     "INT64_MAX",
     "LedgerServicer",
-    "code_error",
-    "validate_transfer",
-    "spec_from_pb",
-    "result_pb",
-    "balance_pb",
-    "transfer_pb",
     "account_pb",
+    "balance_pb",
+    "code_error",
+    "result_pb",
+    "spec_from_pb",
+    "transfer_pb",
+    "validate_transfer",
 ]
