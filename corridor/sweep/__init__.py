@@ -13,12 +13,44 @@ From Python::
 See README.md in this directory for modes, isolation, determinism and resume.
 """
 
-from corridor.sweep.bench import bench_command, run_sweep_bench
-from corridor.sweep.cli import build_plan, sweep_command
-from corridor.sweep.figures import WALL_CLOCK_FIGURES, comparable_figures, flatten
-from corridor.sweep.plan import RunSpec, SweepError, SweepPlan, parse_grid, plan_sweep, seed_list
-from corridor.sweep.runner import SweepOptions, SweepOutcome, run_sweep
-from corridor.sweep.tasks import ServicesOptions
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Imported on first use: a Dask worker that only executes runs needs corridor.sweep.tasks,
+# not the command line, the planner or the scenario loader.
+_EXPORTS = {
+    "bench_command": "bench",
+    "run_sweep_bench": "bench",
+    "build_plan": "cli",
+    "sweep_command": "cli",
+    "WALL_CLOCK_FIGURES": "figures",
+    "comparable_figures": "figures",
+    "flatten": "figures",
+    "SweepError": "plan",
+    "SweepPlan": "plan",
+    "parse_grid": "plan",
+    "plan_sweep": "plan",
+    "seed_list": "plan",
+    "RunSpec": "runs",
+    "SweepOptions": "runner",
+    "SweepOutcome": "runner",
+    "run_sweep": "runner",
+    "ServicesOptions": "tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corridor.sweep' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"corridor.sweep.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "WALL_CLOCK_FIGURES",

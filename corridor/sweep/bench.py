@@ -1,15 +1,19 @@
 """`corridor bench sweep`: what the sweep engine costs, measured against its own baseline.
 
-Services mode: the same runs (scenario, payments, days, seeds 1..N) are made twice on one
-PostgreSQL server — first one after another as bare `corridor simulate` processes (what a user
-would do by hand), then as a one-worker sweep (like for like: the sweep's parallelism is not
-counted as a gain). ``overhead_vs_simulate`` = sweep wall time / simulate wall time - 1: the
-cluster start, scheduling, the wrapper process and the results bookkeeping, per run. The
+Services mode: the same runs (scenario, payments, days, seeds 1..N) are made on one
+PostgreSQL server as bare `corridor simulate` processes one after another (what a user would
+do by hand) — before and after — and in between as a one-worker sweep (like for like: the
+sweep's parallelism is not counted as a gain). ``overhead_vs_simulate`` = sweep wall time /
+(N x mean bare run) - 1: the cluster start and stop, scheduling, the wrapper process and the
+results bookkeeping, per run. The
 figures of each pair are compared too (``identical_to_simulate``: the determinism contract).
 
 Model-only mode: N one-week stablecoin runs as a sweep on the local cluster (one worker per
 core, startup included) -> ``model_runs_per_min``; and a few of the same runs in this process
 with no Dask and no files -> ``model_direct_runs_per_min_one_core``, the model's own speed.
+On a machine shared with other work the workers do not get whole cores, so each run's CPU
+time is recorded too and ``model_runs_per_min_cpu_bound`` = workers x 60 / CPU s per run says
+what the same workers reach with their cores to themselves. ``loadavg_1m`` says how shared.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ DIRECT_RUNS = 6
 
 
 def _simulate_alone(scenario: str, seed: int, payments: int, days: float, wallets_cap: int,
-                    out: Path, database_url: str) -> float:  # fmt: skip
+                    out: Path, database_url: str) -> tuple[float, float]:  # fmt: skip
+    """One bare run: its wall time and the CPU time of its whole process tree."""
     argv = [sys.executable, "-m", "corridor.cli", "simulate", "--scenario", scenario, "--seed", str(seed),
             "--payments", str(payments), "--days", str(days), "--wallets-cap", str(wallets_cap),
             "--out", str(out), "--no-brief"]  # fmt: skip
@@ -47,17 +52,29 @@ def _simulate_alone(scenario: str, seed: int, payments: int, days: float, wallet
         "CORRIDOR_HOME": str(out / ".corridor"),
     }
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), tree_cpu_s()
     with (out / "simulate.log").open("wb") as log:
         code = subprocess.run(
             argv, check=False, env=env, stdout=log, stderr=subprocess.STDOUT
         ).returncode
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, tree_cpu_s() - cpu0
     if code != 0:
         raise RuntimeError(
             f"corridor simulate (seed {seed}) exited {code}; see {out / 'simulate.log'}"
         )
-    return wall
+    return wall, cpu
+
+
+def tree_cpu_s() -> float:
+    """CPU seconds of this process and every descendant it has waited for (each waited
+    process carries its own waited descendants: simulate -> its services; the local
+    cluster -> nanny -> worker -> wrapper -> simulate -> services). The shared PostgreSQL
+    server is a daemon and is in neither figure."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def bench_services(scenario: str, runs: int, payments: int, days: float, wallets_cap: int,
@@ -68,18 +85,27 @@ def bench_services(scenario: str, runs: int, payments: int, days: float, wallets
     url = os.environ.get("CORRIDOR_DATABASE_URL") or pg.embedded_server_url(state_dir())
     seeds = seed_list(runs)
     alone: list[float] = []
-    for seed in seeds:
-        with console.status(f"bare corridor simulate, seed {seed}..."):
-            alone.append(_simulate_alone(scenario, seed, payments, days, wallets_cap,
-                                         work / "alone" / str(seed), url))  # fmt: skip
+    alone_cpu: list[float] = []
+
+    def bare_runs(rounds: str) -> None:
+        for seed in seeds:
+            with console.status(f"bare corridor simulate, seed {seed} ({rounds})..."):
+                wall, cpu = _simulate_alone(scenario, seed, payments, days, wallets_cap,
+                                            work / "alone" / str(seed), url)  # fmt: skip
+                alone.append(wall)
+                alone_cpu.append(cpu)
+
+    # Bare runs before and after the sweep: on a shared machine the load drifts, and the
+    # mean of both rounds cancels a steady drift.
+    bare_runs("before the sweep")
     plan = plan_sweep(scenario, seeds, {}, {"payments": payments, "days": days}, "services")
     opts = SweepOptions(workers=1, services=ServicesOptions(wallets_cap=wallets_cap))
     previous = os.environ.get("CORRIDOR_DATABASE_URL")
     os.environ["CORRIDOR_DATABASE_URL"] = url  # the same server as the bare runs
     try:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), tree_cpu_s()
         outcome = run_sweep(plan, work / "sweep", opts, console)
-        sweep_wall = time.perf_counter() - t0
+        sweep_wall, sweep_cpu = time.perf_counter() - t0, tree_cpu_s() - cpu0
     finally:
         if previous is None:
             os.environ.pop("CORRIDOR_DATABASE_URL", None)
@@ -90,14 +116,26 @@ def bench_services(scenario: str, runs: int, payments: int, days: float, wallets
         mine = json.loads((work / "sweep" / "runs" / row["run_id"] / "summary.json").read_text())
         theirs = json.loads((work / "alone" / str(row["seed"]) / "summary.json").read_text())
         identical &= comparable_figures(mine) == comparable_figures(theirs)
-    simulate_wall = sum(alone)
+    bare_runs("after the sweep")
+    simulate_s = sum(alone) / len(alone)
+    task_s = sum(float(r.get("elapsed_s") or 0.0) for r in outcome.rows) / max(1, len(outcome.rows))
     return {
         "runs": runs,
         "runs_failed": outcome.failed,
         "runs_per_min": round(60.0 * runs / sweep_wall, 2),
-        "simulate_s_per_run": round(simulate_wall / runs, 2),
+        "simulate_s_per_run": round(simulate_s, 2),
+        "simulate_s_spread": round(max(alone) - min(alone), 2),
         "sweep_s_per_run": round(sweep_wall / runs, 2),
-        "overhead_vs_simulate": round(sweep_wall / simulate_wall - 1.0, 4),
+        "sweep_task_s_per_run": round(task_s, 2),  # inside the worker: wrapper + simulate
+        "sweep_cluster_s": round(sweep_wall - task_s * runs, 2),  # start, schedule, collect, stop
+        "overhead_vs_simulate": round(sweep_wall / (simulate_s * runs) - 1.0, 4),
+        # The same comparison in CPU seconds of each process tree: what the engine adds,
+        # insensitive to how many other programs share the machine.
+        "simulate_cpu_s_per_run": round(sum(alone_cpu) / len(alone_cpu), 2),
+        "sweep_cpu_s_per_run": round(sweep_cpu / runs, 2),
+        "overhead_vs_simulate_cpu": round(
+            sweep_cpu / (sum(alone_cpu) / len(alone_cpu) * runs) - 1.0, 4
+        ),
         "identical_to_simulate": identical,
         "payments_per_run": payments,
         "days_per_run": days,
@@ -125,6 +163,8 @@ def bench_model(
     outcome = run_sweep(plan, work / "model", SweepOptions(workers=workers), console)
     wall = time.perf_counter() - t0
     per_min = 60.0 * runs / wall
+    cpu = [r["cpu_s"] for r in outcome.rows if r.get("cpu_s")]
+    cpu_per_run = sum(cpu) / len(cpu) if cpu else float("nan")
     return {
         "model_runs": runs,
         "model_runs_failed": outcome.failed,
@@ -133,10 +173,14 @@ def bench_model(
         "model_workers": workers,
         "model_direct_runs_per_min_one_core": round(direct, 1),
         "model_overhead_vs_direct": round(direct * workers / per_min - 1.0, 4),
+        # On a shared machine the workers do not get whole cores: what each run cost in CPU,
+        # and the rate the workers would reach with their cores to themselves.
+        "model_cpu_s_per_run": round(cpu_per_run, 4),
+        "model_runs_per_min_cpu_bound": round(60.0 * workers / cpu_per_run, 1),
     }
 
 
-def run_sweep_bench(scenario: str = "svb-2023", runs: int = 2, payments: int = 300, days: float = 3.0,
+def run_sweep_bench(scenario: str = "svb-2023", runs: int = 3, payments: int = 300, days: float = 3.0,
                     model_runs: int = 400, workers: int | None = None, wallets_cap: int = 200,
                     services: bool = True, model: bool = True,
                     console: Console | None = None) -> dict[str, Any]:  # fmt: skip
@@ -164,8 +208,8 @@ def bench_command(
         str, typer.Option("--scenario", "-s", help="Preset or YAML file")
     ] = "svb-2023",
     runs: Annotated[
-        int, typer.Option(help="Services-mode runs (each made twice: alone and swept)")
-    ] = 2,
+        int, typer.Option(help="Services-mode runs (each made three times: alone, swept, alone)")
+    ] = 3,
     payments: Annotated[int, typer.Option(help="Payments per services run")] = 300,
     days: Annotated[float, typer.Option(help="Simulated days per services run")] = 3.0,
     wallets_cap: Annotated[

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ import yaml
 
 from corridor.scenario.loader import ScenarioError, load_scenario, parse_overrides
 from corridor.scenario.schema import Scenario
+from corridor.sweep.runs import RunSpec, plain, show
 
 MODES = ("services", "model-only")
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -34,16 +34,6 @@ class SweepError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a sweep: a parameter combination and a seed."""
-
-    run_id: str
-    combo: int  # index into SweepPlan.combos
-    seed: int
-    params: tuple[tuple[str, Any], ...]  # the grid values of this run, in grid order
 
 
 @dataclass
@@ -79,13 +69,13 @@ class SweepPlan:
             "scenario_name": self.combos[0].scenario.name if self.combos else None,
             "mode": self.mode,
             "seeds": self.seeds,
-            "grid": {k: [_plain(v) for v in vs] for k, vs in self.grid.items()},
-            "set": {k: _plain(v) for k, v in self.sets.items()},
+            "grid": {k: [plain(v) for v in vs] for k, vs in self.grid.items()},
+            "set": {k: plain(v) for k, v in self.sets.items()},
             "runs": len(self.runs),
             "combinations": [
                 {
                     "index": c.index,
-                    "params": {k: _plain(v) for k, v in c.params.items()},
+                    "params": {k: plain(v) for k, v in c.params.items()},
                     "scenario_file": f"scenarios/{c.index:04d}.yaml",
                 }
                 for c in self.combos
@@ -150,7 +140,7 @@ def parse_grid(entries: list[str]) -> dict[str, list[Any]]:
                 values.append(parse_overrides([f"{key}={piece}"])[key])
             except ScenarioError as exc:
                 problems.append(f"--grid {key}={piece}: {exc}")
-        if len({_key(v) for v in values}) != len(values):
+        if len({repr(v) for v in values}) != len(values):
             problems.append(f"--grid {key}={raw}: a value is repeated")
         grid[key] = values
     if problems:
@@ -203,17 +193,17 @@ def plan_sweep(
             try:
                 load({**sets, key: value})
             except ScenarioError as exc:
-                problems += [f"--grid {key}={_show(value)}: {p}" for p in exc.problems]
+                problems += [f"--grid {key}={show(value)}: {p}" for p in exc.problems]
     if problems:
         raise SweepError(problems)
     plan = SweepPlan(scenario, mode, list(seeds), grid, sets)
     keys = list(grid)
-    for index, values in enumerate(itertools.product(*(grid[k] for k in keys))):
-        params = dict(zip(keys, values, strict=True))
+    for index, point in enumerate(itertools.product(*(grid[k] for k in keys))):
+        params = dict(zip(keys, point, strict=True))
         try:
             s = load({**sets, **params})
         except ScenarioError as exc:
-            where = ", ".join(f"{k}={_show(v)}" for k, v in params.items())
+            where = ", ".join(f"{k}={show(v)}" for k, v in params.items())
             problems += [f"--grid combination {where}: {p}" for p in exc.problems]
             continue
         if mode == "model-only" and not _has_stablecoin_model(s):
@@ -242,30 +232,3 @@ def seed_list(count: int, start: int = 1) -> list[int]:
 def _has_stablecoin_model(s: Scenario) -> bool:
     spec = s.stablecoin_spec
     return spec is not None and not isinstance(spec, dict)
-
-
-def _show(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(_plain(value))
-
-
-def _key(value: Any) -> str:
-    return repr(value)
-
-
-def _plain(value: Any) -> Any:
-    """A parameter value as JSON-able data."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str(value)
-
-
-def param_column(value: Any) -> Any:
-    """A parameter value as a runs.parquet cell: scalars as they are, lists and mappings as
-    their YAML flow text (a column must hold one type, and the briefing groups by value)."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return _show(value)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from corridor.sweep.figures import summary_row
-from corridor.sweep.plan import RunSpec, param_column
+from corridor.sweep.runs import RunSpec, param_column
 
 RUN_FILE = "run.json"
 SERVICES_LOG = "simulate.log"
@@ -71,10 +71,16 @@ def base_row(run: RunSpec, mode: str, status: str, reason: str = "") -> dict[str
     return row
 
 
-def finish_row(row: dict[str, Any], summary: dict[str, Any] | None, t0: float) -> dict[str, Any]:
+def finish_row(
+    row: dict[str, Any], summary: dict[str, Any] | None, t0: float, cpu0: float | None = None
+) -> dict[str, Any]:
+    """The run's row: identity, where it ran and how long it took (bookkeeping, not figures:
+    ``elapsed_s`` is wall time, ``cpu_s`` the worker thread's CPU time), then its figures."""
     figures = summary_row(summary) if summary else {}
     figures.pop("seed", None)
     out = {**row, "worker": worker_name(), "elapsed_s": round(time.perf_counter() - t0, 3)}
+    if cpu0 is not None:
+        out["cpu_s"] = round(time.thread_time() - cpu0, 3)
     out.update({k: v for k, v in figures.items() if k not in row})
     return out
 
@@ -95,9 +101,10 @@ def _run_dir(out: str | None, run_id: str) -> tuple[Path, bool]:
     """The directory to write the run into, and whether its files must be shipped back."""
     if out is not None:
         path = Path(out) / "runs" / run_id
-        if path.exists():
-            shutil.rmtree(path)  # a previous, unfinished attempt: start clean
-        path.mkdir(parents=True)
+        # A previous, unfinished attempt: start clean (its processes may still be stopping,
+        # so what they write meanwhile is tolerated; run.json is only ever written last).
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
         return path, False
     return Path(tempfile.mkdtemp(prefix=f"corridor-sweep-{run_id}-")), True
 
@@ -164,7 +171,7 @@ def run_model(
 ) -> dict[str, Any]:
     from services.stablecoin.model import StablecoinWorld
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     run_dir, ship = _run_dir(out, run.run_id)
     row = base_row(run, "model-only", "ok")
     try:
@@ -180,8 +187,8 @@ def run_model(
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded with its reason
         (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
         return _finish(run_dir, finish_row({**row, "status": "failed",
-                                            "reason": f"{type(exc).__name__}: {exc}"}, None, t0), ship)  # fmt: skip
-    return _finish(run_dir, finish_row(row, summary, t0), ship)
+                                            "reason": f"{type(exc).__name__}: {exc}"}, None, t0, cpu0), ship)  # fmt: skip
+    return _finish(run_dir, finish_row(row, summary, t0, cpu0), ship)
 
 
 def model_summary(scenario: Any, world: Any, seed: int) -> dict[str, Any]:

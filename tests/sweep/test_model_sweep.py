@@ -81,8 +81,10 @@ def test_resume_runs_only_what_is_missing(model_sweep, tmp_path: Path) -> None:
         shutil.rmtree(out / "runs" / run_id)
     outcome = run_sweep(plan, out, SweepOptions(workers=1, progress=False))
     assert (outcome.ran, outcome.skipped, outcome.failed) == (2, 4, 0)
-    again = pd.read_parquet(out / "runs.parquet").drop(columns=["worker", "elapsed_s"])
-    before = pd.read_parquet(first.out / "runs.parquet").drop(columns=["worker", "elapsed_s"])
+    again = pd.read_parquet(out / "runs.parquet").drop(columns=["worker", "elapsed_s", "cpu_s"])
+    before = pd.read_parquet(first.out / "runs.parquet").drop(
+        columns=["worker", "elapsed_s", "cpu_s"]
+    )
     pd.testing.assert_frame_equal(again, before)
 
 
