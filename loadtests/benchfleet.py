@@ -47,8 +47,9 @@ async def _recreate(urls: list[str], settings: dict[str, str]) -> None:
 
 
 async def _drop(urls: list[str]) -> None:
-    for url in urls:
-        await pg.drop_database(url)
+    # Concurrently: each DROP DATABASE waits for a checkpoint, and waiting for them one after
+    # another costs seconds on a busy server.
+    await asyncio.gather(*(pg.drop_database(url) for url in urls))
 
 
 @contextmanager

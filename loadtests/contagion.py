@@ -176,6 +176,13 @@ class ContagionBench:
         all_phases = list(self.phases.values())
         goodput = su.goodput_tps()
         errors = sum(p.error_count for p in all_phases) + sum(x["errors"] for x in self.steps)
+        ratio = goodput / capacity if capacity else 0.0
+        goals = {
+            "surge_vs_capacity >= 0.9": ratio >= 0.9,
+            "p99_ms_surge <= 1000": p99(su) <= 1000,
+            "errors = 0": errors == 0,
+            "lost = 0": audit["lost"] == 0,
+        }
         return {
             "title": f"corridor bench contagion ({os.cpu_count()} cores; CN, HK nodes + bridge as "
             f"processes; seed {self.s.seed}; CORRIDOR_PVP_MAX_QUEUED={self.s.pvp_max_queued})",
@@ -184,7 +191,7 @@ class ContagionBench:
             "steady_tps": round(steady, 1),
             "surge_offered_tps": round(surge, 1),
             "surge_goodput_tps": round(goodput, 1),
-            "surge_vs_capacity": round(goodput / capacity, 3) if capacity else 0.0,
+            "surge_vs_capacity": round(ratio, 3),
             "p50_ms_steady": round(percentile(st.latencies_ms, 50), 1),
             "p99_ms_steady": round(p99(st), 1),
             "p50_ms_surge": round(percentile(su.latencies_ms, 50), 1),
@@ -205,6 +212,8 @@ class ContagionBench:
             "plan_cache_mode": self.s.plan_cache_mode or "default",
             "pvp_max_queued": self.s.pvp_max_queued,
             "ledger_max_queued": self.s.ledger_max_queued,
+            "goals_met": all(goals.values()),
+            "goals": goals,
             "capacity_steps": self.steps,
         }
 
