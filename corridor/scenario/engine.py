@@ -3,11 +3,12 @@
 The model owns the seeded randomness and the clock (Mesa's split): each step of business time
 the engine
   1. draws the step's payments from the demand model (seeded, time-ordered),
-  2. advances the stablecoin world to the step and reads its stress (peg discount, fees),
+  2. advances the stablecoin rail's REAL service to the step (gRPC) and reads its stress (peg
+     discount),
   3. lets each payer choose a rail (cost, time, availability, flight to safety),
   4. settles CBDC payments through the REAL bridge and central-bank nodes (gRPC, PvP, PostgreSQL),
-     stablecoin payments through the stablecoin model, correspondent payments through the
-     analytic baseline,
+     stablecoin payments through the stablecoin rail service (one batch call per step),
+     correspondent payments through the analytic baseline,
   5. collects one row per payment and one row per step.
 Afterwards it checks every ledger's invariants and writes the results directory.
 Business time is virtual (a 7-day stress runs in minutes); service latency is measured on the
@@ -100,12 +101,14 @@ class CorridorSimulation:
 
     # ------------------------------------------------------------------ parts
     def _stablecoin_world(self) -> Any:
+        """The stablecoin rail this run drives: its own service process, started with the
+        scenario's resolved spec, seed and start (None when the scenario has no stablecoin spec)."""
         spec = self.s.stablecoin_spec
         if spec is None or isinstance(spec, dict):
             return None
-        from services.stablecoin.model import StablecoinWorld
+        from corridor.scenario.stablecoin_rail import StablecoinRailClient
 
-        return StablecoinWorld.from_spec(spec, seed=self.s.seed, start_at=_start(self.s))
+        return StablecoinRailClient(spec, seed=self.s.seed, start_at=_start(self.s))
 
     def database_env(self) -> dict[str, str]:
         server = pg.server_url(self.o.state)
@@ -128,16 +131,23 @@ class CorridorSimulation:
         env = self.database_env()
         asyncio.run(_fresh_databases(list(env.values())))
         names = [c.lower() for c in self.codes] + ["bridge"]
+        if self.world is not None:
+            names.append("stablecoin")
         fleet = Fleet.plan(
             self.o.state, pg.server_url(self.o.state), names, {n: free_port() for n in names}
         )
         fleet.extra_env = {**env, "CORRIDOR_TRACE_FILE": str(traces)}
+        if self.world is not None:
+            rail = fleet.get("stablecoin")
+            rail.argv += self.world.serve_args(out)
+            self.world.connect(rail.target, rail.log_path)
         wall0 = time.perf_counter()
-        with self.console.status(
-            "starting the central-bank nodes and the bridge (separate processes)..."
-        ):
-            fleet.start()
         try:
+            with self.console.status(
+                "starting the central-bank nodes, the bridge and the stablecoin rail "
+                "(separate processes)..."
+            ):
+                self._start_fleet(fleet)
             summary = asyncio.run(self._drive(fleet.endpoints()))
         finally:
             fleet.stop()
@@ -146,6 +156,18 @@ class CorridorSimulation:
         if not self.o.keep_databases:
             asyncio.run(_drop_databases(list(env.values())))
         return self._write(summary)
+
+    def _start_fleet(self, fleet: Any) -> None:
+        """Start every service; a stablecoin rail that does not come up stops the run, named."""
+        try:
+            fleet.start()
+        except (RuntimeError, TimeoutError) as exc:
+            if self.world is not None:
+                rail = fleet.get("stablecoin").proc
+                code = rail.poll() if rail is not None else None
+                if code is not None or self.world.target in str(exc):
+                    raise self.world.start_failed(code, exc) from None
+            raise
 
     async def _drive(self, endpoints: dict[str, str]) -> dict[str, Any]:
         from corridor.scenario.services import CorridorClient
@@ -177,7 +199,7 @@ class CorridorSimulation:
             while start < horizon:
                 end = min(horizon, start + STEP_S)
                 batch = self.demand.generate(start, end)
-                stress = self._stress(start)
+                stress = await self._stress(start)
                 await self._step(client, batch, stress, start, end)
                 done += len(batch)
                 rate = done / max(1e-9, time.perf_counter() - t0)
@@ -190,13 +212,13 @@ class CorridorSimulation:
             self.loop_wall_s = time.perf_counter() - t0
             progress.update(task, completed=done, rate=f"{done / max(1e-9, self.loop_wall_s):,.0f}")
         if self.world is not None:
-            self.world.advance(horizon)
+            await self.world.finish(horizon)  # run to the end; read its summary and time series
 
-    def _stress(self, at_s: float) -> RailStress:
+    async def _stress(self, at_s: float) -> RailStress:
         if self.world is None:
             return RailStress()
-        self.world.advance(at_s)
-        return RailStress(peg_discount=max(0.0, 1.0 - float(self.world.price)))
+        await self.world.advance(at_s)
+        return RailStress(peg_discount=max(0.0, 1.0 - self.world.price))
 
     async def _step(
         self, client: Any, batch: PaymentBatch, stress: RailStress, start: float, end: float
@@ -216,7 +238,7 @@ class CorridorSimulation:
             while len(self._inflight) >= CBDC_STEPS_IN_FLIGHT:
                 await self._inflight.pop(0)
             self._inflight.append(asyncio.create_task(self._cbdc(client, cbdc, row)))
-        self._stablecoin(
+        await self._stablecoin(
             batch.take(rail == Rail.STABLECOIN), decision.quotes, rail == Rail.STABLECOIN
         )
         self._correspondent(batch.take(rail == Rail.CORRESPONDENT))
@@ -251,7 +273,7 @@ class CorridorSimulation:
         row["cbdc_tps"] = round(len(b) / wall, 1) if wall > 0 else 0.0
         return wall
 
-    def _stablecoin(self, b: PaymentBatch, quotes: Any, mask: np.ndarray) -> None:
+    async def _stablecoin(self, b: PaymentBatch, quotes: Any, mask: np.ndarray) -> None:
         if len(b) == 0:
             return
         if self.world is None:
@@ -261,19 +283,12 @@ class CorridorSimulation:
             settle = quotes.time_s[mask, Rail.STABLECOIN]
             self._record(b, "stablecoin", cost, settle, ["settled"] * len(b), [""] * len(b))
             return
-        corridors = self.s.directed_corridors
-        cost = np.zeros(len(b), np.int64)
-        settle = np.full(len(b), np.nan)
-        status, reasons = [], []
-        for i in range(len(b)):
-            r = self.world.submit_transfer(int(b.amount_usd_minor[i]) or 1, corridors[int(b.corridor[i])].code,
-                                           float(b.created_at_s[i]))  # fmt: skip
-            cost[i] = r.total_cost_minor
-            ok = r.settle_s is not None and r.status != "stuck"
-            settle[i] = r.settle_s if ok else np.nan
-            status.append("settled" if ok else "failed")
-            reasons.append("" if ok else f"STABLECOIN_{r.status.upper()}")
-        self._record(b, "stablecoin", cost, settle, status, reasons)
+        # One SubmitTransfers call carries the step's payments (value in US cents, at least one).
+        codes = np.array([c.code for c in self.s.directed_corridors])[b.corridor].tolist()
+        amounts = np.where(b.amount_usd_minor == 0, 1, b.amount_usd_minor)
+        key = f"{self.tag}-sc-{int(b.payment_id[0])}"
+        r = await self.world.submit(amounts, codes, b.created_at_s, key)
+        self._record(b, "stablecoin", r.cost_usd_minor, r.settle_s, r.status, r.reasons)
 
     def _correspondent(self, b: PaymentBatch) -> None:
         if len(b) == 0:
@@ -310,11 +325,10 @@ class CorridorSimulation:
                                "cbdc_tps": round(tps, 1)}  # fmt: skip
         n = cbdc + stable + corr
         row["cbdc_share"] = cbdc / n if n else 0.0
-        if self.world is not None:
-            row["stablecoin_price"] = float(self.world.price)
-            row["stablecoin_supply_minor"] = int(self.world.issuer.supply_minor)
-            start_supply = self.world.issuer.supply_start_minor or 1
-            row["redemptions_cum_pct"] = 100.0 * self.world.issuer.burned_minor / start_supply
+        if self.world is not None:  # the market the step's Advance returned
+            row["stablecoin_price"] = self.world.price
+            row["stablecoin_supply_minor"] = self.world.supply_minor
+            row["redemptions_cum_pct"] = self.world.redemptions_cum_pct
         return row
 
     # ------------------------------------------------------------------ results
@@ -377,10 +391,9 @@ class CorridorSimulation:
             "example_payment_ids": self.example_payment_ids,
         }
         if self.world is not None:
-            summary["stablecoin"] = {
-                **self.world.summary(),
-                "model": "in-process StablecoinWorld (services/stablecoin)",
-            }
+            from corridor.scenario.stablecoin_rail import MODEL
+
+            summary["stablecoin"] = {**self.world.summary(), "model": MODEL}
         else:
             summary["stablecoin"] = {
                 "model": "none: this scenario has no stablecoin section; rail costs from rails.stablecoin"

@@ -111,6 +111,50 @@ class StablecoinSubmitTransferResponse(_message.Message):
     receipt: StablecoinTransferReceipt
     def __init__(self, receipt: _Optional[_Union[StablecoinTransferReceipt, _Mapping]] = ...) -> None: ...
 
+class StablecoinTransferOrder(_message.Message):
+    __slots__ = ("amount_minor", "corridor", "at_s", "chain", "tip_tier", "kyc_route")
+    AMOUNT_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CORRIDOR_FIELD_NUMBER: _ClassVar[int]
+    AT_S_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    TIP_TIER_FIELD_NUMBER: _ClassVar[int]
+    KYC_ROUTE_FIELD_NUMBER: _ClassVar[int]
+    amount_minor: int
+    corridor: str
+    at_s: float
+    chain: str
+    tip_tier: str
+    kyc_route: StablecoinKycRoute
+    def __init__(self, amount_minor: _Optional[int] = ..., corridor: _Optional[str] = ..., at_s: _Optional[float] = ..., chain: _Optional[str] = ..., tip_tier: _Optional[str] = ..., kyc_route: _Optional[_Union[StablecoinKycRoute, str]] = ...) -> None: ...
+
+class StablecoinSubmitTransfersRequest(_message.Message):
+    __slots__ = ("idempotency_key", "transfers")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    transfers: _containers.RepeatedCompositeFieldContainer[StablecoinTransferOrder]
+    def __init__(self, idempotency_key: _Optional[str] = ..., transfers: _Optional[_Iterable[_Union[StablecoinTransferOrder, _Mapping]]] = ...) -> None: ...
+
+class StablecoinTransferOutcome(_message.Message):
+    __slots__ = ("transfer_id", "total_cost_minor", "settle_s", "status", "token_price")
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COST_MINOR_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_S_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    total_cost_minor: int
+    settle_s: float
+    status: StablecoinTransferStatus
+    token_price: float
+    def __init__(self, transfer_id: _Optional[str] = ..., total_cost_minor: _Optional[int] = ..., settle_s: _Optional[float] = ..., status: _Optional[_Union[StablecoinTransferStatus, str]] = ..., token_price: _Optional[float] = ...) -> None: ...
+
+class StablecoinSubmitTransfersResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[StablecoinTransferOutcome]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[StablecoinTransferOutcome, _Mapping]]] = ...) -> None: ...
+
 class StablecoinMintRequest(_message.Message):
     __slots__ = ("idempotency_key", "owner", "amount_minor", "at_s")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -194,7 +238,7 @@ class StablecoinChain(_message.Message):
     def __init__(self, name: _Optional[str] = ..., fee_market: _Optional[str] = ..., base_fee: _Optional[float] = ..., pending_gas: _Optional[float] = ..., transfer_fee_minor: _Optional[int] = ..., block_number: _Optional[int] = ...) -> None: ...
 
 class StablecoinMarket(_message.Message):
-    __slots__ = ("now_s", "now_at_us", "price", "min_venue_price", "supply_minor", "reserves_mtm_minor", "coverage", "redemption_queue_minor", "redemptions_cum_pct", "bank_open", "alarm", "migration_share", "venues", "chains")
+    __slots__ = ("now_s", "now_at_us", "price", "min_venue_price", "supply_minor", "reserves_mtm_minor", "coverage", "redemption_queue_minor", "redemptions_cum_pct", "bank_open", "alarm", "migration_share", "venues", "chains", "supply_start_minor", "burned_minor", "minted_minor")
     NOW_S_FIELD_NUMBER: _ClassVar[int]
     NOW_AT_US_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +253,9 @@ class StablecoinMarket(_message.Message):
     MIGRATION_SHARE_FIELD_NUMBER: _ClassVar[int]
     VENUES_FIELD_NUMBER: _ClassVar[int]
     CHAINS_FIELD_NUMBER: _ClassVar[int]
+    SUPPLY_START_MINOR_FIELD_NUMBER: _ClassVar[int]
+    BURNED_MINOR_FIELD_NUMBER: _ClassVar[int]
+    MINTED_MINOR_FIELD_NUMBER: _ClassVar[int]
     now_s: float
     now_at_us: int
     price: float
@@ -223,7 +270,10 @@ class StablecoinMarket(_message.Message):
     migration_share: float
     venues: _containers.RepeatedCompositeFieldContainer[StablecoinVenue]
     chains: _containers.RepeatedCompositeFieldContainer[StablecoinChain]
-    def __init__(self, now_s: _Optional[float] = ..., now_at_us: _Optional[int] = ..., price: _Optional[float] = ..., min_venue_price: _Optional[float] = ..., supply_minor: _Optional[int] = ..., reserves_mtm_minor: _Optional[int] = ..., coverage: _Optional[float] = ..., redemption_queue_minor: _Optional[int] = ..., redemptions_cum_pct: _Optional[float] = ..., bank_open: _Optional[bool] = ..., alarm: _Optional[float] = ..., migration_share: _Optional[float] = ..., venues: _Optional[_Iterable[_Union[StablecoinVenue, _Mapping]]] = ..., chains: _Optional[_Iterable[_Union[StablecoinChain, _Mapping]]] = ...) -> None: ...
+    supply_start_minor: int
+    burned_minor: int
+    minted_minor: int
+    def __init__(self, now_s: _Optional[float] = ..., now_at_us: _Optional[int] = ..., price: _Optional[float] = ..., min_venue_price: _Optional[float] = ..., supply_minor: _Optional[int] = ..., reserves_mtm_minor: _Optional[int] = ..., coverage: _Optional[float] = ..., redemption_queue_minor: _Optional[int] = ..., redemptions_cum_pct: _Optional[float] = ..., bank_open: _Optional[bool] = ..., alarm: _Optional[float] = ..., migration_share: _Optional[float] = ..., venues: _Optional[_Iterable[_Union[StablecoinVenue, _Mapping]]] = ..., chains: _Optional[_Iterable[_Union[StablecoinChain, _Mapping]]] = ..., supply_start_minor: _Optional[int] = ..., burned_minor: _Optional[int] = ..., minted_minor: _Optional[int] = ...) -> None: ...
 
 class StablecoinGetSummaryRequest(_message.Message):
     __slots__ = ()
@@ -270,3 +320,71 @@ class StablecoinGetSummaryResponse(_message.Message):
     calibration: _containers.RepeatedCompositeFieldContainer[StablecoinCalibrationRow]
     summary_json: str
     def __init__(self, spec: _Optional[str] = ..., seed: _Optional[int] = ..., min_price: _Optional[float] = ..., hours_below_0_99: _Optional[float] = ..., net_redemptions_pct_4d: _Optional[float] = ..., final_price: _Optional[float] = ..., supply_start_minor: _Optional[int] = ..., supply_end_minor: _Optional[int] = ..., reserve_losses_minor: _Optional[int] = ..., fire_sale_minor: _Optional[int] = ..., calibration: _Optional[_Iterable[_Union[StablecoinCalibrationRow, _Mapping]]] = ..., summary_json: _Optional[str] = ...) -> None: ...
+
+class StablecoinGetTimeseriesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StablecoinTimeseriesRow(_message.Message):
+    __slots__ = ("t_s", "price", "min_venue_price", "supply_minor", "reserves_mtm_minor", "coverage", "redemptions_cum_pct", "requests_cum_pct", "queue_minor", "exits_minor", "alarm", "arb_inventory_minor", "arb_cash_minor", "liquid_minor", "frozen_minor", "yield_3m_pct", "yield_impact_bp", "bank_open", "migration_share", "at", "chains")
+    T_S_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    MIN_VENUE_PRICE_FIELD_NUMBER: _ClassVar[int]
+    SUPPLY_MINOR_FIELD_NUMBER: _ClassVar[int]
+    RESERVES_MTM_MINOR_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTIONS_CUM_PCT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_CUM_PCT_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    EXITS_MINOR_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    ARB_INVENTORY_MINOR_FIELD_NUMBER: _ClassVar[int]
+    ARB_CASH_MINOR_FIELD_NUMBER: _ClassVar[int]
+    LIQUID_MINOR_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_MINOR_FIELD_NUMBER: _ClassVar[int]
+    YIELD_3M_PCT_FIELD_NUMBER: _ClassVar[int]
+    YIELD_IMPACT_BP_FIELD_NUMBER: _ClassVar[int]
+    BANK_OPEN_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_SHARE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    CHAINS_FIELD_NUMBER: _ClassVar[int]
+    t_s: float
+    price: float
+    min_venue_price: float
+    supply_minor: int
+    reserves_mtm_minor: int
+    coverage: float
+    redemptions_cum_pct: float
+    requests_cum_pct: float
+    queue_minor: int
+    exits_minor: int
+    alarm: float
+    arb_inventory_minor: int
+    arb_cash_minor: int
+    liquid_minor: int
+    frozen_minor: int
+    yield_3m_pct: float
+    yield_impact_bp: float
+    bank_open: bool
+    migration_share: float
+    at: str
+    chains: _containers.RepeatedCompositeFieldContainer[StablecoinChainSample]
+    def __init__(self, t_s: _Optional[float] = ..., price: _Optional[float] = ..., min_venue_price: _Optional[float] = ..., supply_minor: _Optional[int] = ..., reserves_mtm_minor: _Optional[int] = ..., coverage: _Optional[float] = ..., redemptions_cum_pct: _Optional[float] = ..., requests_cum_pct: _Optional[float] = ..., queue_minor: _Optional[int] = ..., exits_minor: _Optional[int] = ..., alarm: _Optional[float] = ..., arb_inventory_minor: _Optional[int] = ..., arb_cash_minor: _Optional[int] = ..., liquid_minor: _Optional[int] = ..., frozen_minor: _Optional[int] = ..., yield_3m_pct: _Optional[float] = ..., yield_impact_bp: _Optional[float] = ..., bank_open: _Optional[bool] = ..., migration_share: _Optional[float] = ..., at: _Optional[str] = ..., chains: _Optional[_Iterable[_Union[StablecoinChainSample, _Mapping]]] = ...) -> None: ...
+
+class StablecoinChainSample(_message.Message):
+    __slots__ = ("name", "base_fee", "mempool_gas", "transfer_fee_minor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BASE_FEE_FIELD_NUMBER: _ClassVar[int]
+    MEMPOOL_GAS_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FEE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    base_fee: float
+    mempool_gas: float
+    transfer_fee_minor: int
+    def __init__(self, name: _Optional[str] = ..., base_fee: _Optional[float] = ..., mempool_gas: _Optional[float] = ..., transfer_fee_minor: _Optional[int] = ...) -> None: ...
+
+class StablecoinGetTimeseriesResponse(_message.Message):
+    __slots__ = ("rows",)
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[StablecoinTimeseriesRow]
+    def __init__(self, rows: _Optional[_Iterable[_Union[StablecoinTimeseriesRow, _Mapping]]] = ...) -> None: ...

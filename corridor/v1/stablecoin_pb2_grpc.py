@@ -33,8 +33,10 @@ class StablecoinRailStub:
     (Advance, or any call with a later at_s). Amounts are integer US cents (`*_minor`); one token is
     100 minor units, redeemable 1:1 for cents. Every mutating call takes an idempotency key: a retry
     with the same request returns the first result; the same key with a different request is
-    ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED). A bad field is INVALID_ARGUMENT naming it; a time
-    before the clock is FAILED_PRECONDITION BUSINESS_TIME_IN_PAST.
+    ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED). A bad field is INVALID_ARGUMENT naming it (a time
+    after the episode's end, its spec's `days`, included); a time before the clock is
+    FAILED_PRECONDITION BUSINESS_TIME_IN_PAST. `corridor simulate` starts the server with its
+    scenario's resolved spec (`--spec-file`), seed and start, so the episode is the scenario's.
     """
 
     def __init__(self, channel):
@@ -52,6 +54,11 @@ class StablecoinRailStub:
                 '/corridor.v1.StablecoinRail/SubmitTransfer',
                 request_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransferRequest.SerializeToString,
                 response_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransferResponse.FromString,
+                _registered_method=True)
+        self.SubmitTransfers = channel.unary_unary(
+                '/corridor.v1.StablecoinRail/SubmitTransfers',
+                request_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransfersRequest.SerializeToString,
+                response_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransfersResponse.FromString,
                 _registered_method=True)
         self.Mint = channel.unary_unary(
                 '/corridor.v1.StablecoinRail/Mint',
@@ -73,6 +80,11 @@ class StablecoinRailStub:
                 request_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetSummaryRequest.SerializeToString,
                 response_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetSummaryResponse.FromString,
                 _registered_method=True)
+        self.GetTimeseries = channel.unary_unary(
+                '/corridor.v1.StablecoinRail/GetTimeseries',
+                request_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetTimeseriesRequest.SerializeToString,
+                response_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetTimeseriesResponse.FromString,
+                _registered_method=True)
 
 
 class StablecoinRailServicer:
@@ -83,8 +95,10 @@ class StablecoinRailServicer:
     (Advance, or any call with a later at_s). Amounts are integer US cents (`*_minor`); one token is
     100 minor units, redeemable 1:1 for cents. Every mutating call takes an idempotency key: a retry
     with the same request returns the first result; the same key with a different request is
-    ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED). A bad field is INVALID_ARGUMENT naming it; a time
-    before the clock is FAILED_PRECONDITION BUSINESS_TIME_IN_PAST.
+    ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED). A bad field is INVALID_ARGUMENT naming it (a time
+    after the episode's end, its spec's `days`, included); a time before the clock is
+    FAILED_PRECONDITION BUSINESS_TIME_IN_PAST. `corridor simulate` starts the server with its
+    scenario's resolved spec (`--spec-file`), seed and start, so the episode is the scenario's.
     """
 
     def Advance(self, request, context):
@@ -96,6 +110,15 @@ class StablecoinRailServicer:
 
     def SubmitTransfer(self, request, context):
         """Carry one corridor payment over the rail: on-ramp, chain inclusion and finality, off-ramp.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitTransfers(self, request, context):
+        """Carry many corridor payments in one call (a simulation step's worth), in the order given and
+        all or nothing: every transfer is checked before the first is carried, so a bad one (named as
+        transfers[i].field) leaves the episode untouched. at_s must not decrease along the list.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -131,6 +154,14 @@ class StablecoinRailServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTimeseries(self, request, context):
+        """The episode's time series so far: one row per model step (what stablecoin_timeseries.csv
+        holds), from the start up to the clock.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StablecoinRailServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -143,6 +174,11 @@ def add_StablecoinRailServicer_to_server(servicer, server):
                     servicer.SubmitTransfer,
                     request_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransferRequest.FromString,
                     response_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransferResponse.SerializeToString,
+            ),
+            'SubmitTransfers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitTransfers,
+                    request_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransfersRequest.FromString,
+                    response_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransfersResponse.SerializeToString,
             ),
             'Mint': grpc.unary_unary_rpc_method_handler(
                     servicer.Mint,
@@ -164,6 +200,11 @@ def add_StablecoinRailServicer_to_server(servicer, server):
                     request_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetSummaryRequest.FromString,
                     response_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetSummaryResponse.SerializeToString,
             ),
+            'GetTimeseries': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTimeseries,
+                    request_deserializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetTimeseriesRequest.FromString,
+                    response_serializer=corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetTimeseriesResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'corridor.v1.StablecoinRail', rpc_method_handlers)
@@ -180,8 +221,10 @@ class StablecoinRail:
     (Advance, or any call with a later at_s). Amounts are integer US cents (`*_minor`); one token is
     100 minor units, redeemable 1:1 for cents. Every mutating call takes an idempotency key: a retry
     with the same request returns the first result; the same key with a different request is
-    ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED). A bad field is INVALID_ARGUMENT naming it; a time
-    before the clock is FAILED_PRECONDITION BUSINESS_TIME_IN_PAST.
+    ALREADY_EXISTS (reason IDEMPOTENCY_KEY_REUSED). A bad field is INVALID_ARGUMENT naming it (a time
+    after the episode's end, its spec's `days`, included); a time before the clock is
+    FAILED_PRECONDITION BUSINESS_TIME_IN_PAST. `corridor simulate` starts the server with its
+    scenario's resolved spec (`--spec-file`), seed and start, so the episode is the scenario's.
     """
 
     @staticmethod
@@ -228,6 +271,33 @@ class StablecoinRail:
             '/corridor.v1.StablecoinRail/SubmitTransfer',
             corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransferRequest.SerializeToString,
             corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransferResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitTransfers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corridor.v1.StablecoinRail/SubmitTransfers',
+            corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransfersRequest.SerializeToString,
+            corridor_dot_v1_dot_stablecoin__pb2.StablecoinSubmitTransfersResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -336,6 +406,33 @@ class StablecoinRail:
             '/corridor.v1.StablecoinRail/GetSummary',
             corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetSummaryRequest.SerializeToString,
             corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTimeseries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corridor.v1.StablecoinRail/GetTimeseries',
+            corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetTimeseriesRequest.SerializeToString,
+            corridor_dot_v1_dot_stablecoin__pb2.StablecoinGetTimeseriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@
     corridor stablecoin presets
     corridor stablecoin validate my-episode.yaml
     corridor stablecoin serve --bind 127.0.0.1:50063 --preset dollar-contagion   (gRPC)
+    corridor stablecoin serve --spec-file out/stablecoin_spec.json --seed 7 --start-at 2025-03-03T00:00Z
 
 ``run`` writes ``OUT/summary.json`` (``{"stablecoin": {...}}``) and
 ``OUT/stablecoin_timeseries.csv`` and prints the headline numbers and the svb-2023 calibration
@@ -169,11 +170,21 @@ def calibrate(
 def serve(
     bind: Annotated[str, typer.Option(help="host:port")] = "127.0.0.1:50063",
     preset: Annotated[str, typer.Option(help="The episode to serve")] = "dollar-contagion",
-    file: Annotated[Path | None, typer.Option(help="A spec YAML instead of a preset")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "--spec-file",
+            help="A spec YAML, or the JSON a simulation writes (its resolved spec), instead of a preset",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random draw")] = 1,
     start_at: Annotated[str, typer.Option(help="ISO time to start the episode at")] = "",
 ) -> None:
-    """Serve one episode over gRPC (corridor.v1.StablecoinRail) until SIGTERM."""
+    """Serve one episode over gRPC (corridor.v1.StablecoinRail) until SIGTERM.
+
+    `corridor simulate` starts it with --spec-file RESULTS/stablecoin_spec.json --seed --start-at,
+    so the served episode is exactly the scenario's."""
     import asyncio
     import contextlib
     import logging

@@ -1,13 +1,17 @@
 """gRPC front of the stablecoin-rail comparator (corridor.v1.StablecoinRail).
 
 One server runs one seeded episode: a preset (`extra["preset"]`, default dollar-contagion) or a
-spec file (`extra["spec_file"]`), with `extra["seed"]` and optionally `extra["start_at"]` (ISO).
+spec file (`extra["spec_file"]`: YAML, or the JSON `spec.write_spec_file` writes — how
+`corridor simulate` hands over its scenario's resolved spec), with `extra["seed"]` and optionally
+`extra["start_at"]` (ISO). The same spec, seed and start give the same episode as
+`StablecoinWorld.from_spec(spec, seed, start_at)` in-process, call for call.
 `create_server(settings, bind)` -> (RunningServer, StablecoinRailService); `main()` adds signal
 handling only. The model is pure Python and fast (a simulated week costs ~50 ms), so handlers call
 it directly on the event loop; nothing here touches a database.
 
 Errors are raised as `CorridorError` and mapped once by the shared interceptor: a bad field is
-INVALID_ARGUMENT naming it (BadRequest), a time before the business clock is FAILED_PRECONDITION
+INVALID_ARGUMENT naming it (BadRequest; in a batch `transfers[i].field`; a time after the
+episode's end is one), a time before the business clock is FAILED_PRECONDITION
 BUSINESS_TIME_IN_PAST, a closed mint MINT_CLOSED, suspended redemptions REDEMPTIONS_SUSPENDED,
 redeeming more than one holds INSUFFICIENT_TOKENS, a reused idempotency key with a different
 request ALREADY_EXISTS IDEMPOTENCY_KEY_REUSED.
@@ -34,7 +38,9 @@ from corridor.server import RunningServer, serve_until_signalled, start_server
 from corridor.v1 import stablecoin_pb2 as pb
 from corridor.v1 import stablecoin_pb2_grpc
 from services.stablecoin.calibration import calibration_table
-from services.stablecoin.model import StablecoinWorld, TransferReceipt
+from services.stablecoin.curve import DAY_S
+from services.stablecoin.model import COLUMNS, StablecoinWorld, TransferReceipt
+from services.stablecoin.ramps import parse_corridor
 from services.stablecoin.spec import SpecError, StablecoinSpec, load_preset, load_spec_file
 
 log = logging.getLogger("corridor.stablecoin")
@@ -106,10 +112,15 @@ class StablecoinRailService:
 
     # ---- the clock
 
+    @property
+    def end_s(self) -> float:
+        """The episode's last instant (its `days`): no request reaches past it, so no call can
+        make the server step the model for longer than the episode it was started for."""
+        return self.world.spec.days * DAY_S
+
     def at(self, at_s: float, field: str = "at_s") -> float:
-        """A request's business time: 0 means now; never before the clock."""
-        if not math.isfinite(at_s) or at_s < 0:
-            raise invalid(field, f"must be a finite number of seconds >= 0 (got {at_s})")
+        """A request's business time: 0 means now; never before the clock nor past the end."""
+        self._check_time(at_s, field)
         t = at_s or self.world.now_s
         if t < self.world.now_s:
             raise precondition(
@@ -136,6 +147,71 @@ class StablecoinRailService:
             )  # fmt: skip
         except ValueError as exc:
             raise _field_error(exc) from None
+
+    def submit_transfers(self, r: Any) -> Any:
+        """A batch, all or nothing: every order is checked before the first moves the world."""
+        times = self._check_orders(r.transfers)
+        outcomes = []
+        submit = self.world.submit_transfer
+        for i, (o, at_s) in enumerate(zip(r.transfers, times, strict=True)):
+            try:
+                receipt = submit(int(o.amount_minor), o.corridor, at_s, chain=o.chain or None,
+                                 tip_tier=o.tip_tier or None, kyc_covered=_KYC.get(o.kyc_route))  # fmt: skip
+            except ValueError as exc:  # not caught by the checks: the batch stops here
+                raise _field_error(exc, f"transfers[{i}].") from None
+            outcomes.append(outcome_pb(receipt))
+        return pb.StablecoinSubmitTransfersResponse(outcomes=outcomes)
+
+    def _check_orders(self, orders: Any) -> list[float]:
+        """Each order's business time, or the first bad field as `transfers[i].field`."""
+        clock = self.world.now_s
+        times: list[float] = []
+        for i, o in enumerate(orders):
+            name = f"transfers[{i}]."
+            self._check_order(o, name)
+            at_s = o.at_s or clock
+            after = times[-1] if times else clock
+            if at_s < after:
+                what = "the transfer before it" if times else "the business clock"
+                raise precondition("BUSINESS_TIME_IN_PAST", f"{at_s} s is before {what} ({after} s)",
+                                   name + "at_s", now_s=str(clock))  # fmt: skip
+            times.append(at_s)
+        return times
+
+    def _check_order(self, o: Any, name: str) -> None:
+        """What `StablecoinWorld.submit_transfer` would refuse, found before anything moves."""
+        spec = self.world.spec
+        if o.amount_minor <= 0:
+            raise invalid(name + "amount_minor", f"must be > 0 US cents (got {o.amount_minor})")
+        try:
+            src, dst = parse_corridor(o.corridor)
+        except ValueError as exc:
+            raise _field_error(exc, name) from None
+        for code in (src, dst):
+            if code not in spec.ramps:
+                known = ", ".join(sorted(spec.ramps)) or "none"
+                raise invalid(name + "corridor", f"no ramp for {code} (ramps: {known})")
+        chain = o.chain or spec.ramps[src].chain or spec.transfers.default_chain
+        if chain not in spec.chains:
+            known = ", ".join(spec.chains)
+            raise invalid(name + "chain", f"unknown chain {chain!r} (known: {known})")
+        if o.tip_tier:
+            self._check_tip(o.tip_tier, chain, name + "tip_tier")
+        self._check_time(o.at_s, name + "at_s")
+
+    def _check_time(self, at_s: float, field: str) -> None:
+        if not math.isfinite(at_s) or at_s < 0:
+            raise invalid(field, f"must be a finite number of seconds >= 0 (got {at_s})")
+        if at_s > self.end_s:
+            days = self.world.spec.days
+            raise invalid(
+                field, f"{at_s} s is after the episode ends ({days:g} days = {self.end_s:g} s)"
+            )
+
+    def _check_tip(self, tier: str, chain: str, field: str) -> None:
+        tips = self.world.spec.chains[chain].tips
+        if tips and tier not in tips:
+            raise invalid(field, f"unknown tip tier {tier!r} on {chain} (known: {', '.join(tips)})")
 
     def mint(self, r: Any) -> tuple[int, int, int]:
         at_s = self.at(r.at_s)
@@ -176,15 +252,16 @@ class StablecoinRailService:
         return ahead, wait, balance, self.world.api_paid_minor.get(r.owner, 0)
 
 
-def _field_error(exc: ValueError) -> CorridorError:
-    """The model's ValueErrors start with the field they are about ("corridor: ...")."""
+def _field_error(exc: ValueError, prefix: str = "") -> CorridorError:
+    """The model's ValueErrors start with the field they are about ("corridor: ...");
+    ``prefix`` places it in a batch ("transfers[3].")."""
     text = str(exc)
     field, _, message = text.partition(": ")
     if field == "at_s":
-        return precondition("BUSINESS_TIME_IN_PAST", message, "at_s")
+        return precondition("BUSINESS_TIME_IN_PAST", message, prefix + "at_s")
     if field and " " not in field:
-        return invalid(field, message)
-    return invalid("request", text)
+        return invalid(prefix + field, message)
+    return invalid(prefix.rstrip(".") or "request", text)
 
 
 def market_pb(world: StablecoinWorld) -> Any:
@@ -205,6 +282,9 @@ def market_pb(world: StablecoinWorld) -> Any:
         bank_open=world.calendar.is_open(world.now_s),
         alarm=world.sentiment.global_alarm,
         migration_share=world.migration_share(),
+        supply_start_minor=issuer.supply_start_minor,
+        burned_minor=issuer.burned_minor,
+        minted_minor=issuer.minted_minor,
         venues=[
             pb.StablecoinVenue(name=v.name, kind=v.kind, chain=v.chain, price=v.price,
                                token_minor=v.token_minor, usd_minor=v.usd_minor)
@@ -218,6 +298,44 @@ def market_pb(world: StablecoinWorld) -> Any:
             for name, c in world.chains.items()
         ],
     )  # fmt: skip
+
+
+def outcome_pb(r: TransferReceipt) -> Any:
+    """A receipt's headline fields (what a batch caller needs per payment)."""
+    out = pb.StablecoinTransferOutcome(
+        transfer_id=r.transfer_id, total_cost_minor=r.total_cost_minor,
+        status=_STATUS[r.status], token_price=r.token_price,
+    )  # fmt: skip
+    if r.settle_s is not None:
+        out.settle_s = r.settle_s
+    return out
+
+
+def timeseries_pb(world: StablecoinWorld) -> Any:
+    """`world.timeseries()` as messages: the CSV's columns, then one sample per chain."""
+    names = list(world.chains)
+    rows = []
+    for d in world.timeseries():
+        chains = [
+            pb.StablecoinChainSample(name=n, base_fee=d[f"base_fee_{n}"], mempool_gas=d[f"mempool_gas_{n}"],
+                                     transfer_fee_minor=d[f"transfer_fee_minor_{n}"])
+            for n in names
+        ]  # fmt: skip
+        rows.append(
+            pb.StablecoinTimeseriesRow(**{k: d[k] for k in COLUMNS}, at=d["at"], chains=chains)
+        )
+    return pb.StablecoinGetTimeseriesResponse(rows=rows)
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    """The summary as JSON; times as ISO 8601 (as `corridor simulate` writes them)."""
+    return json.dumps(summary, default=_json_default)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    return str(o)
 
 
 def receipt_pb(r: TransferReceipt) -> Any:
@@ -243,6 +361,9 @@ class StablecoinRailServicer(stablecoin_pb2_grpc.StablecoinRailServicer):
     async def SubmitTransfer(self, request: Any, context: Any) -> Any:
         receipt = self.s.once("SubmitTransfer", request, lambda: self.s.submit_transfer(request))
         return pb.StablecoinSubmitTransferResponse(receipt=receipt_pb(receipt))
+
+    async def SubmitTransfers(self, request: Any, context: Any) -> Any:
+        return self.s.once("SubmitTransfers", request, lambda: self.s.submit_transfers(request))
 
     async def Mint(self, request: Any, context: Any) -> Any:
         tokens, fee, balance = self.s.once("Mint", request, lambda: self.s.mint(request))
@@ -276,8 +397,11 @@ class StablecoinRailServicer(stablecoin_pb2_grpc.StablecoinRailServicer):
             reserve_losses_minor=summary["reserve_losses_minor"],
             fire_sale_minor=summary["fire_sale_minor"],
             calibration=rows,
-            summary_json=json.dumps(summary, default=str),
+            summary_json=summary_json(summary),
         )
+
+    async def GetTimeseries(self, request: Any, context: Any) -> Any:
+        return timeseries_pb(self.s.world)
 
 
 async def create_server(
@@ -323,7 +447,13 @@ def main(argv: list[str] | None = None) -> None:
                                  description="Serve the stablecoin-rail comparator over gRPC.")  # fmt: skip
     ap.add_argument("--bind", default=f"127.0.0.1:{SERVICE_PORTS['stablecoin']}", help="host:port")
     ap.add_argument("--preset", default=DEFAULT_PRESET, help="svb-2023, dollar-contagion, ...")
-    ap.add_argument("--file", default="", help="a spec YAML instead of a preset")
+    ap.add_argument(
+        "--file",
+        "--spec-file",
+        dest="file",
+        default="",
+        help="a spec YAML (or the JSON a simulation writes) instead of a preset",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--start-at", default="", help="ISO time to start the episode at")
     a = ap.parse_args(argv)

@@ -16,6 +16,7 @@ came from a file, the file and line.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
@@ -1066,13 +1067,23 @@ def read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
 
 
 def load_spec_file(path: str | Path) -> StablecoinSpec:
-    """Load a spec from a YAML file: either the section alone or a scenario with ``stablecoin:``."""
+    """Load a spec from a YAML file: either the section alone or a scenario with ``stablecoin:``.
+
+    A ``.json`` file is read as JSON: what `write_spec_file` writes (a resolved spec, no preset
+    left to expand), so a service started on it runs exactly the episode its writer held."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(str(p), "", f"cannot read: {exc.strerror}") from None
-    data, lines = read_yaml(text, str(p))
+    lines: dict[Loc, int] = {}
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(str(p), "", f"JSON syntax error: {exc.msg}", exc.lineno) from None
+    else:
+        data, lines = read_yaml(text, str(p))
     if isinstance(data, dict) and "stablecoin" in data and "issuer" not in data:
         section = data["stablecoin"]
         sub = {k[1:]: v for k, v in lines.items() if k[:1] == ("stablecoin",)}
@@ -1080,6 +1091,16 @@ def load_spec_file(path: str | Path) -> StablecoinSpec:
     if not isinstance(data, dict):
         raise SpecError(str(p), "", "the file must be a mapping (a stablecoin spec)", 1)
     return load_stablecoin_spec(data, str(p), lines=lines)
+
+
+def write_spec_file(spec: StablecoinSpec, path: str | Path) -> Path:
+    """Write a validated spec as JSON that `load_spec_file` reads back to an equal spec.
+
+    Every field is written (defaults and expanded presets included) and floats keep all their
+    digits, so the reader need not share the writer's presets or defaults."""
+    p = Path(path)
+    p.write_text(json.dumps(spec.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
+    return p
 
 
 def list_presets() -> list[str]:
