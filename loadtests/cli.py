@@ -77,10 +77,7 @@ def loadtest_command(
     run_dir.mkdir(parents=True, exist_ok=True)
     prefix = csv_prefix or str(run_dir / "stats")
     world_path = run_dir / "world.json"
-    with console.status("setting up wallets, issuance and liquidity (idempotent)..."):
-        from loadtests.world import prepare_world
-
-        world = asyncio.run(prepare_world(targets))
+    world = _prepare(targets, console)
     world_path.write_text(world.to_json())
     summary_path = Path(prefix + "_summary.json")
     summary_path.unlink(missing_ok=True)
@@ -96,6 +93,19 @@ def loadtest_command(
     print_summary(summary, out, title=f"corridor loadtest --shape {shape} --minutes {minutes:g}")
     out.print(f"stats: {prefix}_stats.csv, {prefix}_stats_history.csv, {prefix}.html")
     raise typer.Exit(0 if summary["failures"] == 0 and rc == 0 else 1)
+
+
+def _prepare(targets: Targets, console: Console) -> Any:
+    import grpc
+
+    from loadtests.world import prepare_world
+
+    with console.status("setting up wallets, issuance and liquidity (idempotent)..."):
+        try:
+            return asyncio.run(prepare_world(targets))
+        except grpc.aio.AioRpcError as exc:
+            console.print(f"[red]set-up failed: {exc.code().name}: {exc.details()}[/]")
+            raise typer.Exit(1) from None
 
 
 def _running_targets(state: Path, console: Console) -> Targets:
@@ -179,14 +189,20 @@ def run_locust(args: list[str], workers: int, env: dict[str, str], log_path: Pat
     return procs[0].returncode if procs[0].returncode is not None else 1
 
 
+STAGE_ORDER = {"steady": 0, "surge": 1, "recovery": 2}
+
+
 def print_summary(s: dict[str, Any], out: Console, title: str) -> None:
     t = Table(title=title)
-    for col, just in (("type", "left"), ("call", "left"), ("requests", "right"),
-                      ("failures", "right"), ("payments", "right"), ("p50 ms", "right"),
-                      ("p99 ms", "right")):  # fmt: skip
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for col in ("call", "stage", "kind", "calls", "fails", "payments", "p50 ms", "p99 ms"):
+        t.add_column(col, justify="left" if col in ("call", "stage", "kind") else "right")
+    rows = []
     for r in s["rows"]:
-        t.add_row(r["type"], r["name"], f"{r['requests']:,}", f"{r['failures']:,}",
+        name, _, rest = r["name"].partition(" [")
+        stage, _, extra = rest.partition("]")
+        rows.append((STAGE_ORDER.get(stage, 9), name + extra, stage, r))
+    for _, name, stage, r in sorted(rows, key=lambda x: (x[0], x[1])):
+        t.add_row(name, stage, r["type"], f"{r['requests']:,}", f"{r['failures']:,}",
                   f"{r['payments']:,}", f"{r['p50_ms']:,.0f}", f"{r['p99_ms']:,.0f}")  # fmt: skip
     out.print(t)
     stages = ", ".join(f"{k} {v:,}" for k, v in s.get("payments_by_stage", {}).items())

@@ -20,6 +20,7 @@ Outcomes, each its own row type:
 from __future__ import annotations
 
 import itertools
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -40,6 +41,13 @@ from loadtests.stages import NEUTRAL_RAIL, pace
 
 # After gevent's monkey-patching, before any grpc object exists.
 grpc_gevent.init_gevent()
+# grpcio's gevent mode waits for each call's completion on a thread of gevent's hub threadpool,
+# which holds 10 threads by default: a Locust process would then have at most ~10 calls in
+# flight, and every other user's call (even a 2 ms one) queues behind slow batch calls. Measured
+# here: a stablecoin GetMarket answered in 2 ms to an outside probe took 17 s inside Locust in the
+# surge. One thread per concurrently waiting call fixes it.
+GRPC_THREADS = int(os.environ.get("CORRIDOR_LOCUST_GRPC_THREADS", "512"))
+gevent.get_hub().threadpool.maxsize = GRPC_THREADS
 
 DEADLINE_S = 30.0
 RUN_ID = uuid.uuid4().hex[:8]  # idempotency keys are unique per Locust process and run

@@ -140,9 +140,9 @@ async def prepare_vouchers(target: str, tag: str, programs: int = VOUCHER_PROGRA
     from corridor.v1 import vouchers_pb2_grpc
 
     funder = f"{tag}-funder"
-    expires = int(
-        (dt.datetime.now(dt.UTC) + dt.timedelta(days=365)).timestamp() * 1_000_000
-    )  # business time of a live run is wall time
+    # Fixed per calendar year so a second set-up repeats the same request (same program).
+    year = dt.datetime.now(dt.UTC).year
+    expires = int(dt.datetime(year + 2, 1, 1, tzinfo=dt.UTC).timestamp() * 1_000_000)
     async with channel(target) as ch:
         stub = vouchers_pb2_grpc.VouchersStub(ch)
         await stub.Deposit(pb.VoucherDepositRequest(
