@@ -52,6 +52,18 @@ LEDGERS = ("cn", "hk", "bridge")
 
 
 # ----------------------------------------------------------------------------- the services
+def lean_service_argv(name: str, port: int) -> list[str]:
+    """The service's own main(), without going through `corridor.cli` (whose plug-in mounts
+    import pandas, the briefing and the load tests: ~1 s of CPU per process start)."""
+    bind = f"127.0.0.1:{port}"
+    if name.upper() in JURISDICTIONS:
+        code = "from services.centralbank.server import main; main()"
+        return [sys.executable, "-c", code, "--jurisdiction", name.upper(), "--bind", bind]
+    if name == "bridge":
+        return [sys.executable, "-c", "from bridge.server import main; main()", "--bind", bind]
+    return service_argv(name, port)
+
+
 class BenchFleet:
     """CN, HK and the bridge as OS processes on bench-only databases."""
 
@@ -61,7 +73,9 @@ class BenchFleet:
         logs.mkdir(parents=True, exist_ok=True)
         ports = {n: free_port() for n in LEDGERS}
         self.services = {
-            n: ServiceProcess(n, ports[n], service_argv(n, ports[n]), logs / f"bench-pvp-{n}.log")
+            n: ServiceProcess(
+                n, ports[n], lean_service_argv(n, ports[n]), logs / f"bench-pvp-{n}.log"
+            )
             for n in LEDGERS
         }
         if profile_dir is not None:

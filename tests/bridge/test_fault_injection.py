@@ -131,7 +131,6 @@ async def test_coordinator_killed_at_each_step(corridor, step, committed):
         reqs.extend(batch(pc, "p"))
         return reqs
 
-    before: dict[str, int] = {}
     await crash_coordinator_at(pc, step, make)
     truth = await wait_settled(pc.urls, timeout_s=30)
     assert len(truth) == len(reqs) + pc.fundings
@@ -144,23 +143,15 @@ async def test_coordinator_killed_at_each_step(corridor, step, committed):
     else:  # never decided: presumed abort
         assert all(t.state == REJECTED for t in outcome.values()), outcome
         assert {t.reason for t in outcome.values()} == {"COORDINATOR_RECOVERY_ABORT"}
-    before = {w: PAYER_FUNDS_MINOR for w in pc.wallets["CN"]}
-    await assert_money_matches(pc, reqs, truth, before)
+    await assert_money_matches(pc, reqs, truth, {w: PAYER_FUNDS_MINOR for w in pc.wallets["CN"]})
     await assert_invariants(pc)
 
 
 @pytest.mark.parametrize(
     ("step", "committed"),
     [
-        pytest.param(
-            "prepared",
-            False,
-        ),
-        pytest.param(
-            "decided",
-            True,
-            marks=[pytest.mark.slow],
-        ),
+        ("prepared", False),
+        pytest.param("decided", True, marks=pytest.mark.slow),
     ],
 )
 async def test_retry_after_crash_replays_the_recovered_outcome(corridor, step, committed):
@@ -175,6 +166,8 @@ async def test_retry_after_crash_replays_the_recovered_outcome(corridor, step, c
 
     await crash_coordinator_at(pc, step, make)
     truth = await wait_settled(pc.urls)
+    recovered = {truth[payment_id_for(r.idempotency_key)].state for r in reqs[:-1]}
+    assert recovered == {SETTLED if committed else REJECTED}
     cn_before = await balances(pc.urls["cn"], pc.wallets["CN"])
     async with channel(pc.target("bridge")) as ch:
         br = bridge_pb2_grpc.BridgeStub(ch)
