@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from corridor.fleet import Fleet
 from loadtests.benchfleet import bench_corridor
 from loadtests.targets import Targets
 from loadtests.world import World, prepare_world
@@ -24,6 +25,7 @@ SERVICES = ["cn", "hk", "bridge", "vouchers", "stablecoin", "supervision"]
 
 @dataclass
 class LoadCorridor:
+    fleet: Fleet
     targets: Targets
     urls: dict[str, str]  # service -> its database
     world: World
@@ -46,15 +48,13 @@ def load_corridor(
     pg_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LoadCorridor]:
     state = tmp_path_factory.mktemp("loadtest")
-    with bench_corridor(state, pg_server_url, f"lt{os.getpid()}", _available(SERVICES)) as (
-        _,
-        targets,
-        urls,
-    ):
+    names = _available(SERVICES)
+    with bench_corridor(state, pg_server_url, f"lt{os.getpid()}", names) as started:
+        fleet, targets, urls = started
         world = asyncio.run(prepare_world(targets, "lt", wallets_cap=100))
         path = state / "world.json"
         path.write_text(world.to_json())
-        yield LoadCorridor(targets, urls, world, path, state / "logs")
+        yield LoadCorridor(fleet, targets, urls, world, path, state / "logs")
 
 
 def locust(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:

@@ -33,13 +33,14 @@ BURST = 40
 def tight_bridge(
     pg_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[World, dict[str, str]]]:
+    """CN, HK and a bridge whose PvP queue holds PVP_MAX_QUEUED payments (a corridor of its own:
+    starting three services is quicker than restarting the shared bridge twice)."""
     state = tmp_path_factory.mktemp("backpressure")
     env = {"CORRIDOR_PVP_MAX_QUEUED": str(PVP_MAX_QUEUED)}
-    with bench_corridor(state, pg_server_url, f"bp{os.getpid()}", ["cn", "hk", "bridge"], env) as (
-        _,
-        targets,
-        urls,
-    ):
+    with bench_corridor(
+        state, pg_server_url, f"bp{os.getpid()}", ["cn", "hk", "bridge"], env
+    ) as started:
+        _, targets, urls = started
         yield asyncio.run(prepare_world(targets, "bp", wallets_cap=100)), urls
 
 
