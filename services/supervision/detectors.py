@@ -205,20 +205,37 @@ class StructuringDetector(Detector):
 class _Fan:
     """A sliding window of one wallet's edges to/from distinct counterparties."""
 
-    __slots__ = ("degree", "edges", "marked", "value")
+    __slots__ = ("degree", "edges", "marked", "marked_in_window", "value")
 
     def __init__(self) -> None:
         self.edges: deque[tuple[Flow, str, bool]] = deque()  # (flow, counterparty, flag)
         self.degree: dict[str, int] = {}
         self.value = 0.0
         self.marked: dict[str, int] = {}  # counterparty -> flagged edges in window
+        # |marked ∩ degree|, kept as edges come and go (a busy wallet is judged in O(1)).
+        self.marked_in_window = 0
 
     def add(self, f: Flow, other: str, flag: bool) -> None:
         self.edges.append((f, other, flag))
-        self.degree[other] = self.degree.get(other, 0) + 1
+        degree, marked = self.degree, self.marked
+        if other in degree:
+            degree[other] += 1
+        else:
+            degree[other] = 1
+            if other in marked:  # a mark from before the counterparty left the window
+                self.marked_in_window += 1
         self.value += f.value_cny
         if flag:
-            self.marked[other] = self.marked.get(other, 0) + 1
+            m = marked.get(other, 0)
+            if not m:
+                self.marked_in_window += 1
+            marked[other] = m + 1
+
+    def mark(self, other: str) -> None:
+        """Mark a counterparty that is in the window (its count is not tracked)."""
+        if other not in self.marked:
+            self.marked_in_window += 1
+        self.marked[other] = 1
 
     def prune(self, since: float) -> None:
         edges = self.edges
@@ -230,12 +247,16 @@ class _Fan:
                 self.degree[other] = n
             else:
                 del self.degree[other]
+                if other in self.marked:
+                    self.marked_in_window -= 1
             if flag:
                 m = self.marked[other] - 1
                 if m:
                     self.marked[other] = m
                 else:
                     del self.marked[other]
+                    if other in self.degree:
+                        self.marked_in_window -= 1
 
 
 class FanInDetector(Detector):
@@ -329,7 +350,7 @@ class FanOutDetector(Detector):
                     r.done = True
                     fan = self._fans.get(r.source)
                     if fan is not None and f.src in fan.degree:
-                        fan.marked[f.src] = 1
+                        fan.mark(f.src)
                         self._onward_evidence.setdefault(r.source, []).extend(r.onward_flows)
                         alerts += self._check(r.source, fan, f.rail)
             if not receipts:
@@ -353,7 +374,7 @@ class FanOutDetector(Detector):
         degree = len(fan.degree)
         if degree < p.fan_out_min_receivers or fan.value < p.fan_out_min_value_cny:
             return []
-        onward = sum(1 for w in fan.marked if w in fan.degree)
+        onward = fan.marked_in_window
         share = onward / degree
         if share < p.fan_out_min_onward_share or self._cooling(source):
             return []
@@ -575,10 +596,11 @@ class ScatterGatherDetector(Detector):
 
 # --------------------------------------------------------------------------------------------
 class _Burst:
-    __slots__ = ("history", "prior_peak", "window")
+    __slots__ = ("history", "payees", "prior_peak", "window")
 
     def __init__(self) -> None:
         self.window: deque[Flow] = deque()
+        self.payees: dict[str, int] = {}  # payee -> payments in the window
         self.history: deque[tuple[float, int]] = deque()  # (at, window count then)
         self.prior_peak = 0
 
@@ -602,10 +624,16 @@ class VelocityDetector(Detector):
         if b is None:
             b = self._bursts[f.src] = _Burst()
         since = f.at - p.velocity_window_s
-        window = b.window
+        window, payees = b.window, b.payees
         window.append(f)
+        payees[f.dst] = payees.get(f.dst, 0) + 1
         while window[0].at < since:
-            window.popleft()
+            gone = window.popleft().dst
+            n = payees[gone] - 1
+            if n:
+                payees[gone] = n
+            else:
+                del payees[gone]
         history = b.history
         while history and history[0][0] <= since:
             b.prior_peak = max(b.prior_peak, history.popleft()[1])
@@ -615,9 +643,9 @@ class VelocityDetector(Detector):
             history.append((f.at, count))
         if count < p.velocity_min_count or count < p.velocity_peak_factor * b.prior_peak:
             return []
-        receivers = list(dict.fromkeys(e.dst for e in window))
-        if count < p.velocity_min_repeat * len(receivers) or self._cooling(f.src):
+        if count < p.velocity_min_repeat * len(payees) or self._cooling(f.src):
             return []
+        receivers = list(dict.fromkeys(e.dst for e in window))
         score = 0.5 + 0.5 * _clip((count - p.velocity_min_count) / (2 * p.velocity_min_count))
         return self._alert([f.src, *receivers], _tids(window), score, f.rail)
 

@@ -218,6 +218,17 @@ _COLUMNS = (
 )
 
 
+_COLUMN_NAMES = [c.strip() for c in _COLUMNS.split(",")]
+
+
+def _row(p: Posting) -> tuple:  # type: ignore[type-arg]
+    return (
+        p.ledger, p.seq, p.transfer_id, p.payment_id, p.debit_account, p.credit_account,
+        p.amount_minor, p.currency, p.kind, float(p.business_at), p.debit_jurisdiction,
+        p.credit_jurisdiction, p.debit_tier, p.credit_tier, p.merchant_category, p.phase,
+    )  # fmt: skip
+
+
 def _reveal_hash(prev: bytes, at: float, supervisor: str, jurisdiction: str, wallet: str,
                  reason: str, case_id: str, action: str = "reveal", detail: str = "") -> bytes:  # fmt: skip
     fields = [repr(float(at)), supervisor, jurisdiction, wallet, reason, case_id]
@@ -294,46 +305,41 @@ class SupervisionStore:
             raise FeedError(f"ledger: batch for {ledger!r} holds postings of another ledger")
         if any(b != a + 1 for a, b in itertools.pairwise(seqs)):
             raise FeedError(f"seq: batch of {ledger!r} is not contiguous and increasing")
-        cols = list(zip(*(
-            (p.ledger, p.seq, p.transfer_id, p.payment_id, p.debit_account, p.credit_account,
-             p.amount_minor, p.currency, p.kind, float(p.business_at), p.debit_jurisdiction,
-             p.credit_jurisdiction, p.debit_tier, p.credit_tier, p.merchant_category, p.phase)
-            for p in postings
-        ), strict=True))  # fmt: skip
         async with self.pool.acquire() as conn, conn.transaction():
-            cursor = await conn.fetchval(
+            # Safe without a synchronous commit: postings and cursor commit together, so a
+            # commit lost in a crash only rewinds the cursor and the ledger sends them again.
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            await conn.execute(
+                "INSERT INTO feed_cursors (ledger, last_seq) VALUES ($1, 0) "
+                "ON CONFLICT (ledger) DO NOTHING",
+                ledger,
+            )
+            last = await conn.fetchval(
                 "SELECT last_seq FROM feed_cursors WHERE ledger = $1 FOR UPDATE", ledger
             )
-            last = cursor if cursor is not None else 0
             if seqs[0] > last + 1:
                 raise FeedError(f"seq: gap in {ledger!r} feed: stored up to {last}, got {seqs[0]}")
-            inserted = await conn.fetch(
-                f"INSERT INTO postings ({_COLUMNS}) SELECT * FROM unnest($1::text[], "
-                "$2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
-                "$8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], "
-                "$13::smallint[], $14::smallint[], $15::text[], $16::text[]) "
-                "ON CONFLICT (ledger, seq) DO NOTHING RETURNING seq",
-                *[list(c) for c in cols],
-            )
-            if len(inserted) < len(postings):
+            seen = [p for p in postings if p.seq <= last]
+            if seen:  # a re-sent part: must match what is stored, and is not stored again
                 rewritten = await conn.fetchval(
-                    "SELECT min(p.seq) FROM postings p JOIN unnest($2::bigint[], $3::text[]) "
-                    "AS u(seq, transfer_id) ON p.ledger = $1 AND p.seq = u.seq "
-                    "WHERE p.transfer_id <> u.transfer_id",
-                    ledger, list(cols[1]), list(cols[2]),
+                    "SELECT min(u.seq) FROM unnest($2::bigint[], $3::text[]) AS u(seq, "
+                    "transfer_id) LEFT JOIN postings p ON p.ledger = $1 AND p.seq = u.seq "
+                    "WHERE p.transfer_id IS DISTINCT FROM u.transfer_id",
+                    ledger, [p.seq for p in seen], [p.transfer_id for p in seen],
                 )  # fmt: skip
                 if rewritten is not None:
                     raise FeedError(
                         f"seq: {ledger!r} posting {rewritten} differs from the stored one"
                     )
-            await conn.execute(
-                "INSERT INTO feed_cursors (ledger, last_seq) VALUES ($1, $2) "
-                "ON CONFLICT (ledger) DO UPDATE "
-                "SET last_seq = GREATEST(feed_cursors.last_seq, EXCLUDED.last_seq)",
-                ledger,
-                seqs[-1],
-            )
-            return len(inserted)
+            fresh = postings[len(seen) :]
+            if fresh:
+                await conn.copy_records_to_table(
+                    "postings", records=[_row(p) for p in fresh], columns=_COLUMN_NAMES
+                )
+                await conn.execute(
+                    "UPDATE feed_cursors SET last_seq = $2 WHERE ledger = $1", ledger, seqs[-1]
+                )
+            return len(fresh)
 
     async def cursor(self, ledger: str) -> int:
         """Last seq stored for `ledger` (0: nothing yet): resume the feed after it."""

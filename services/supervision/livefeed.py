@@ -138,38 +138,53 @@ class PostingConverter:
         self.ledger = ledger
         self.directory = directory
         self._pending_at: dict[str, float] = {}
+        # account -> (jurisdiction, tier, merchant category); ids repeat, so classify each once
+        self._accounts: dict[str, tuple[str, int, str]] = {}
 
     async def convert(
         self, transfers: Sequence[ledger_pb2.Transfer], store: SupervisionStore
     ) -> list[Posting]:
         if self.directory is not None:
-            wallets = {
+            known = self._accounts
+            unseen = {
                 a
                 for t in transfers
                 for a in (t.debit_account_id, t.credit_account_id)
-                if is_wallet_account(a)
+                if a not in known
             }
+            wallets = {a for a in unseen if is_wallet_account(a)}
             if wallets:
                 await self.directory.learn(wallets)
+        held_here = {t.id for t in transfers if t.pending}
         resolving = [
-            t.post_pending_id or t.void_pending_id
+            held
             for t in transfers
-            if (t.post_pending_id or t.void_pending_id)
-            and (t.post_pending_id or t.void_pending_id) not in self._pending_at
+            if (held := t.post_pending_id or t.void_pending_id)
+            and held not in self._pending_at
+            and held not in held_here
         ]
         if resolving:  # pending transfers streamed before a restart: their time is stored
             self._pending_at.update(await store.business_times(self.ledger, resolving))
         return [self._posting(t) for t in transfers]
 
-    def _tier_and_category(self, account: str) -> tuple[int, str]:
+    def _account(self, account: str) -> tuple[str, int, str]:
+        """(jurisdiction, tier, merchant category) of an account."""
+        info = self._accounts.get(account)
+        if info is not None:
+            return info
+        j = account_jurisdiction(account)
+        j = j if j in JURISDICTIONS else ""
         if not is_wallet_account(account):
-            return 0, ""
-        profile = self.directory.get(account) if self.directory is not None else None
-        if profile is None:
-            # The node does not know the wallet (should not happen: a wallet row is written
-            # before anyone can pay it). Still a wallet, so still an end party.
-            return 1, ""
-        return profile.tier, profile.merchant_category
+            info = (j, 0, "")
+        else:
+            profile = self.directory.get(account) if self.directory is not None else None
+            if profile is None:
+                # The node does not know the wallet (should not happen: its row is written
+                # before anyone can pay it). Still a wallet, so an end party; asked again later.
+                return (j, 1, "")
+            info = (j, profile.tier, profile.merchant_category)
+        self._accounts[account] = info
+        return info
 
     def _posting(self, t: ledger_pb2.Transfer) -> Posting:
         at = t.business_at_us / 1e6
@@ -180,15 +195,13 @@ class PostingConverter:
             if len(self._pending_at) >= MAX_PENDING_TIMES:
                 self._pending_at.pop(next(iter(self._pending_at)))
             self._pending_at[t.id] = at
-        debit_tier, debit_mcc = self._tier_and_category(t.debit_account_id)
-        credit_tier, credit_mcc = self._tier_and_category(t.credit_account_id)
+        debit, credit = t.debit_account_id, t.credit_account_id
+        dj, debit_tier, debit_mcc = self._account(debit)
+        cj, credit_tier, credit_mcc = self._account(credit)
         kind = t.kind if t.kind in KINDS else "other"
-        dj, cj = account_jurisdiction(t.debit_account_id), account_jurisdiction(t.credit_account_id)
         return Posting(
-            self.ledger, t.seq, t.id, t.payment_id, t.debit_account_id, t.credit_account_id,
-            t.amount_minor, t.currency, kind, at,
-            dj if dj in JURISDICTIONS else "", cj if cj in JURISDICTIONS else "",
-            debit_tier, credit_tier,
+            self.ledger, t.seq, t.id, t.payment_id, debit, credit, t.amount_minor, t.currency,
+            kind, at, dj, cj, debit_tier, credit_tier,
             (credit_mcc or debit_mcc) if kind in ("merchant", "voucher") else "",
             _phase(t),
         )  # fmt: skip
@@ -210,6 +223,11 @@ class FeedState:
     last_received_at: float = 0.0  # monotonic
     reconnects: int = 0
     last_error: str = ""
+
+    def caught_up(self, now: float, quiet_s: float) -> bool:
+        """Connected, and the ledger had nothing more to send: its last batch was short, or it
+        has sent nothing for `quiet_s` (a last batch of exactly the batch size)."""
+        return self.connected and (self.drained or now - self.last_received_at >= quiet_s)
 
 
 class PostingMerge:
@@ -246,7 +264,7 @@ class PostingMerge:
     def _holds_back(self, f: FeedState, now: float) -> bool:
         if not f.ever_connected:
             return now - self.started < self.startup_grace_s  # give every feed a chance
-        return f.connected and not f.drained and now - f.last_received_at < self.quiet_s
+        return f.connected and not f.caught_up(now, self.quiet_s)
 
     def watermark(self) -> float:
         """Business time up to which every still-delivering feed has been received."""
@@ -289,6 +307,8 @@ class FeedConsumer:
         self.batch_size = batch_size
         self.max_backoff_s = max_backoff_s
         self.ingested = 0
+        self.convert_s = 0.0  # wall time spent turning transfers into postings (profiles too)
+        self.ingest_s = 0.0  # wall time spent storing batches
 
     async def run(self) -> None:
         s = self.state
@@ -342,8 +362,12 @@ class FeedConsumer:
                     raise FeedError(
                         f"seq: {s.ledger} feed resumed at {transfers[0].seq}, expected {after + 1}"
                     )
+                t0 = time.perf_counter()
                 postings = await converter.convert(transfers, self.store)
+                t1 = time.perf_counter()
                 new = await self.store.ingest(s.ledger, postings)
+                self.convert_s += t1 - t0
+                self.ingest_s += time.perf_counter() - t1
                 if new != len(postings):
                     # Another consumer stored part of it already: judge nothing twice.
                     raise FeedError(f"seq: {s.ledger} batch after {after} was partly stored")
