@@ -240,6 +240,30 @@ class CpuMeter:
                     snap[f"pg_{ledger}"] += _proc_cpu_s(child)
         return snap
 
+    def loop_times(self) -> dict[str, tuple[float, float]]:
+        """Per service, its main thread's (seconds on a CPU, seconds runnable but waiting for
+        one), from /proc/<pid>/schedstat: the event loop lives on the main thread."""
+        out = {}
+        for n, pid in self.pids.items():
+            try:
+                run_ns, wait_ns, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+            except (OSError, ValueError):
+                continue
+            out[n] = (int(run_ns) / 1e9, int(wait_ns) / 1e9)
+        return out
+
+    @staticmethod
+    def loop_shares(
+        before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], wall_s: float
+    ) -> dict[str, float]:
+        """% of the phase each service's event loop ran, and % it sat runnable without a CPU
+        (the machine's other load). Running + waiting near 100% = that loop is the bottleneck."""
+        out = {}
+        for n in sorted(before.keys() & after.keys()):
+            out[f"{n}_loop_running_pct"] = round(100 * (after[n][0] - before[n][0]) / wall_s, 1)
+            out[f"{n}_loop_waiting_cpu_pct"] = round(100 * (after[n][1] - before[n][1]) / wall_s, 1)
+        return out
+
     @staticmethod
     def per_payment_ms(
         before: dict[str, float], after: dict[str, float], payments: int
@@ -314,16 +338,16 @@ async def load_phases(fleet: BenchFleet, wallets: dict[str, list[str]], seconds:
 
         await closed_loop(lambda: send(batch_size), clients, min(2.0, seconds / 2))  # warm-up
         refused.clear()
-        cpu0, t0 = meter.snapshot(), time.perf_counter()
+        cpu0, loop0, t0 = meter.snapshot(), meter.loop_times(), time.perf_counter()
         rate, lat = await closed_loop(lambda: send(batch_size), clients, seconds)
-        cpu = CpuMeter.per_payment_ms(
-            cpu0, meter.snapshot(), round(rate * (time.perf_counter() - t0))
-        )
+        wall = time.perf_counter() - t0
+        cpu = CpuMeter.per_payment_ms(cpu0, meter.snapshot(), round(rate * wall))
+        loops = CpuMeter.loop_shares(loop0, meter.loop_times(), wall)
         half = rate / 2
         # ~50 batches a second at half load (at least 1 payment each) so p99 has samples.
         open_batch = max(1, min(batch_size, round(half / 50)))
         half_rate, half_lat = await open_loop(send, half, open_batch, seconds)
-    return {"rate": rate, "lat": lat, "half": half, "half_rate": half_rate, "cpu": cpu,
+    return {"rate": rate, "lat": lat, "half": half, "half_rate": half_rate, "cpu": cpu, "loops": loops,
             "half_lat": half_lat, "open_batch": open_batch, "refused": refused}  # fmt: skip
 
 
@@ -396,6 +420,7 @@ def run_pvp_bench(
             / max(1e-9, sum(v for k, v in r["cpu"].items() if k != "client")),
             1,
         ),
+        **r["loops"],
         "loadavg_1m_at_start": round(load_at_start, 2),
         "invariants_ok": ok,
     }
