@@ -26,6 +26,7 @@ _EXPORTS = {
     "build_plan": "cli",
     "sweep_command": "cli",
     "WALL_CLOCK_FIGURES": "figures",
+    "EXCLUDED_FIGURES": "figures",
     "comparable_figures": "figures",
     "flatten": "figures",
     "SweepError": "plan",
@@ -53,6 +54,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "EXCLUDED_FIGURES",
     "WALL_CLOCK_FIGURES",
     "RunSpec",
     "ServicesOptions",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,3 +35,14 @@ def direct_stablecoin(scenario: Scenario, seed: int) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def short_scenario() -> Scenario:
     return load_scenario(SCENARIO, SHORT)
+
+
+@pytest.fixture(scope="session")
+def cluster_address():
+    """An existing two-worker cluster, joined by address: its files travel back through the
+    scheduler as on Kubernetes (and one cluster start serves several tests)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster:  # fmt: skip
+        yield cluster.scheduler_address

@@ -17,6 +17,7 @@ SUMMARY = {
     "throughput": {"cbdc_mean_tps": 30.0},
     "stablecoin": {"min_price": 0.88, "net_redemptions_pct_by_day": [1.0, 2.5], "holders": [{"name": "a"}]},
     "example_payment_ids": ["xb-1", "xb-2"],
+    "invariants": {"ok": True, "checks": [{"name": "conservation", "ok": True, "detail": "debits 7 credits 7"}]},
 }  # fmt: skip
 
 
@@ -44,3 +45,5 @@ def test_comparable_figures_leave_out_exactly_the_wall_clock_ones() -> None:
     assert figures["rails.cbdc.cost_bps_mean"] == 12.0
     assert figures["stablecoin.holders.0.name"] == "a"
     assert "rails.cbdc.p50_settle_s" in " ".join(WALL_CLOCK_FIGURES)
+    # Invariant checks: each one's verdict is compared, the totals its text quotes are not.
+    assert figures["invariants.checks.0.ok"] is True and "invariants.checks.0.detail" not in figures

@@ -71,7 +71,9 @@ def test_each_run_equals_the_stablecoin_model_run_alone(model_sweep) -> None:
     )  # seeds matter
 
 
-def test_resume_runs_only_what_is_missing(model_sweep, tmp_path: Path) -> None:
+def test_resume_runs_only_what_is_missing(
+    model_sweep, tmp_path: Path, cluster_address: str
+) -> None:
     plan, first = model_sweep
     out = tmp_path / "copy"
     shutil.copytree(first.out, out)
@@ -79,7 +81,7 @@ def test_resume_runs_only_what_is_missing(model_sweep, tmp_path: Path) -> None:
     lost = [plan.runs[1].run_id, plan.runs[4].run_id]
     for run_id in lost:
         shutil.rmtree(out / "runs" / run_id)
-    outcome = run_sweep(plan, out, SweepOptions(workers=1, progress=False))
+    outcome = run_sweep(plan, out, SweepOptions(address=cluster_address, progress=False))
     assert (outcome.ran, outcome.skipped, outcome.failed) == (2, 4, 0)
     again = pd.read_parquet(out / "runs.parquet").drop(columns=["worker", "elapsed_s", "cpu_s"])
     before = pd.read_parquet(first.out / "runs.parquet").drop(
@@ -89,7 +91,7 @@ def test_resume_runs_only_what_is_missing(model_sweep, tmp_path: Path) -> None:
 
 
 def test_an_interrupted_sweep_resumes_where_it_stopped(
-    short_scenario: Scenario, tmp_path: Path
+    short_scenario: Scenario, tmp_path: Path, cluster_address: str
 ) -> None:
     plan = plan_sweep(SCENARIO, seed_list(12), {}, SHORT, "model-only")
     out = tmp_path / "sweep"
@@ -106,7 +108,7 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(
     watcher.join()
     assert first.interrupted and 0 < len(first.rows) < 12
     finished = len(list((out / "runs").glob("*/run.json")))
-    second = run_sweep(plan, out, SweepOptions(workers=2, progress=False))
+    second = run_sweep(plan, out, SweepOptions(address=cluster_address, progress=False))
     assert not second.interrupted
     assert second.skipped == finished and second.ran == 12 - finished
     rows = pd.read_parquet(out / "runs.parquet")
@@ -118,7 +120,7 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(
         )
 
 
-def test_a_failed_run_is_recorded_with_its_reason(tmp_path: Path) -> None:
+def test_a_failed_run_is_recorded_with_its_reason(tmp_path: Path, cluster_address: str) -> None:
     # The second combination's stablecoin spec cannot build a world (more tokens held than
     # issued): its runs are failed rows with the reason; the first combination's finish.
     plan = plan_sweep(SCENARIO, seed_list(2), GRID, SHORT, "model-only")
@@ -129,14 +131,15 @@ def test_a_failed_run_is_recorded_with_its_reason(tmp_path: Path) -> None:
         update={"issuer": spec.issuer.model_copy(update={"supply_minor": 1})}
     )
     combo.scenario = broken
-    outcome = run_sweep(plan, tmp_path / "sweep", SweepOptions(workers=1, progress=False))
+    opts = SweepOptions(address=cluster_address, progress=False)
+    outcome = run_sweep(plan, tmp_path / "sweep", opts)
     rows = pd.read_parquet(tmp_path / "sweep" / "runs.parquet")
     assert list(rows["status"]) == ["ok", "ok", "failed", "failed"]
     assert rows["reason"].iloc[2].startswith("SpecError") and rows["reason"].iloc[0] == ""
     assert outcome.failed == 2 and len(outcome.rows) == 4
     assert (tmp_path / "sweep" / "runs" / plan.runs[2].run_id / "error.txt").is_file()
     # Failed runs are run again on resume; finished ones are not.
-    again = run_sweep(plan, tmp_path / "sweep", SweepOptions(workers=1, progress=False))
+    again = run_sweep(plan, tmp_path / "sweep", opts)
     assert (again.skipped, again.ran, again.failed) == (2, 2, 2)
 
 

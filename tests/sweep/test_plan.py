@@ -77,20 +77,27 @@ def test_model_only_needs_a_stablecoin_model() -> None:
 
 
 def test_runs_are_the_grid_product_times_seeds_with_stable_distinct_ids() -> None:
-    grid = {"stablecoin.shocks.1.share": [0.5, 1.0], "rails.cbdc.fee_bps": [5, 10]}
-    plan = plan_sweep(SCENARIO, seed_list(3), grid, SHORT, "model-only")
+    grid = {"rails.cbdc.fee_bps": [5, 10], "days": [3, 7]}
+    plan = plan_sweep("baseline", seed_list(3), grid, {}, "services")
     assert len(plan.combos) == 4 and len(plan.runs) == 12
     assert len({r.run_id for r in plan.runs}) == 12
-    assert plan.combos[3].params == {"stablecoin.shocks.1.share": 1.0, "rails.cbdc.fee_bps": 10}
-    assert plan.combos[3].scenario.stablecoin_spec.shocks[1].share == 1.0
-    again = plan_sweep(SCENARIO, seed_list(3), grid, SHORT, "model-only")
-    assert [r.run_id for r in again.runs] == [r.run_id for r in plan.runs]
+    assert plan.combos[3].params == {"rails.cbdc.fee_bps": 10, "days": 7}
+    assert plan.combos[3].scenario.rails.cbdc.fee_bps == 10 and plan.combos[3].scenario.days == 7
+    assert [r.seed for r in plan.runs[:4]] == [1, 2, 3, 1]
     # A grown grid keeps the ids of the runs it already had (resume across a larger sweep).
-    grown = plan_sweep(
-        SCENARIO, seed_list(4), {**grid, "rails.cbdc.fee_bps": [5, 10, 20]}, SHORT, "model-only"
-    )
+    grown = plan_sweep("baseline", seed_list(4), {**grid, "days": [3, 5, 7]}, {}, "services")
     assert {r.run_id for r in plan.runs} < {r.run_id for r in grown.runs}
-    services = plan_sweep(SCENARIO, seed_list(3), grid, SHORT, "services")
+    again = plan_sweep("baseline", seed_list(3), grid, {}, "services")
+    assert [r.run_id for r in again.runs] == [r.run_id for r in plan.runs]
+
+
+def test_a_stablecoin_parameter_reaches_the_model() -> None:
+    plan = plan_sweep(SCENARIO, [1], {"stablecoin.shocks.1.share": [0.5, 1.0]}, SHORT, "model-only")
+    assert [c.scenario.stablecoin_spec.shocks[1].share for c in plan.combos] == [0.5, 1.0]
+    # The mode is part of what a run is.
+    services = plan_sweep(
+        SCENARIO, [1], {"stablecoin.shocks.1.share": [0.5, 1.0]}, SHORT, "services"
+    )
     assert not {r.run_id for r in plan.runs} & {r.run_id for r in services.runs}
 
 

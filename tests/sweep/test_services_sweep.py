@@ -20,7 +20,7 @@ from corridor.sweep import (
     plan_sweep,
     run_sweep,
 )
-from corridor.sweep.figures import is_wall_clock
+from corridor.sweep.figures import is_excluded
 
 PAYMENTS, DAYS, WALLETS = 200, 3, 100  # svb-2023's shocks all fall in its first three days
 
@@ -63,7 +63,7 @@ def test_sweep_rows_match_simulate_run_alone(
     # The row holds the same figures as the run's own summary.json.
     row = runs.iloc[1].to_dict()
     for name, value in flatten(solo).items():
-        if not is_wall_clock(name) and name != "seed":
+        if not is_excluded(name) and name != "seed":
             assert row[name] == value or (pd.isna(row[name]) and value is None), name
     # The two runs differ (seeded), and each used its own databases and ports.
     first = json.loads(
