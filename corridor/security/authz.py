@@ -363,6 +363,8 @@ RULES: dict[str, Rule] = {
     # Stablecoin rail comparator: the simulator drives the episode; counterparties mint/redeem.
     SC + "Advance": Rule((grant("admin", "simulator", "stablecoin"),)),
     SC + "SubmitTransfer": Rule((grant("admin", "simulator", "holder", "operator"),)),
+    SC + "SubmitTransfers": Rule((grant("admin", "simulator", "holder", "operator"),)),
+    SC + "GetTimeseries": Rule((grant(*_EVERYONE),)),
     SC + "Mint": Rule((grant("admin", "simulator", "operator", "liquidity_provider"),), audit="issue"),
     SC + "Redeem": Rule((grant("admin", "simulator", "operator", "liquidity_provider"),), audit="redeem"),
     SC + "GetMarket": Rule((grant(*_EVERYONE),)),

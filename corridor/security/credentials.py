@@ -190,10 +190,11 @@ def bearer(
     jurisdiction: str = "",
     wallets: Iterable[str] = (),
     ttl_s: float = DEFAULT_TTL_S,
+    directory: Path | None = None,
 ) -> str:
     """A cached credential for this identity (minted with the configured issuer key)."""
     wl = tuple(sorted(set(wallets)))
-    directory = default_directory()
+    directory = directory or default_directory()
 
     def mint() -> tuple[str, float]:
         exp = time.time() + ttl_s
@@ -218,7 +219,7 @@ def metadata_for(
     cfg = config or SecurityConfig.from_env()
     md: tuple[tuple[str, str], ...] = (("x-corridor-caller", f"{role}:{subject}"),)
     if cfg.auth:
-        token = bearer(role, subject, jurisdiction, wallets)
+        token = bearer(role, subject, jurisdiction, wallets, directory=cfg.directory)
         md = (("authorization", f"Bearer {token}"), *md)
     return md
 
