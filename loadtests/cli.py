@@ -235,7 +235,7 @@ def bench_command(
     plan_cache_mode: Annotated[
         str,
         typer.Option(help="plan_cache_mode of the bench databases ('' = PostgreSQL's default)"),
-    ] = "force_custom_plan",
+    ] = "",
     data_dir: DataDir = None,
 ) -> None:
     """Does the CBDC corridor collapse under the dollar-contagion surge? In one run, with its own

@@ -43,9 +43,12 @@ SERVICES = ["cn", "hk", "bridge"]
 TAG = "bench_contagion"
 
 # Queue bounds the bench runs the services with (see BENCHMARKS.md "contagion" for why).
-# Accepted work waits at most about max_queued / drain rate; too high and p99 explodes under
-# the surge, too low and the coordinator's rounds run small and goodput drops.
-PVP_MAX_QUEUED = 1500
+# The coordinator counts only its queue against CORRIDOR_PVP_MAX_QUEUED, not the up to three
+# rounds of min(queue, 2000) payments in flight, so accepted work waits about
+# (max_queued + 3 x rounds) / drain rate. Measured here: 1500 -> surge p99 18.6 s; 100 -> surge
+# goodput 0.74 x capacity (RetryInfo of ~1 s idles the clients); 300 -> goodput 1.17 x capacity,
+# p99 ~3 s. The code default (20,000) is ~40 s of work at this box's capacity.
+PVP_MAX_QUEUED = 300
 LEDGER_MAX_QUEUED = 100_000
 
 
@@ -67,11 +70,10 @@ class ContagionSettings:
     goodput_floor: float = 0.9
     pvp_max_queued: int = PVP_MAX_QUEUED
     ledger_max_queued: int = LEDGER_MAX_QUEUED
-    # Works around a ledger-engine plan problem (see BENCHMARKS.md "contagion"): the idempotency
-    # lookup `transfers WHERE id = ANY($1)` runs as a prepared statement whose generic plan,
-    # chosen while the table is small, is a sequential scan; every group commit then scans the
-    # whole table and throughput decays as the ledger grows. Empty = measure the code as is.
-    plan_cache_mode: str = "force_custom_plan"
+    # plan_cache_mode of the bench databases; "" measures PostgreSQL's default. (Before commit
+    # 7e251d1 the engine's `transfers WHERE id = ANY($1)` lookup could run a cached sequential-scan
+    # plan and throughput decayed as the ledger grew; "force_custom_plan" was the workaround.)
+    plan_cache_mode: str = ""
 
 
 def p99(stats: PhaseStats) -> float:

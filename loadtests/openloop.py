@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,12 +30,13 @@ from typing import Any
 import grpc
 
 from corridor.errors import error_details
+from corridor.scenario.services import OPERATOR
+from corridor.security.credentials import metadata_for
 from corridor.server import channel
 from corridor.v1 import bridge_pb2, bridge_pb2_grpc, ledger_pb2, node_pb2, node_pb2_grpc
 from loadtests.world import World
 
 SETTLED = bridge_pb2.PAYMENT_STATUS_SETTLED
-CALLER = (("x-corridor-caller", "simulator:bench-contagion"),)
 MAX_BRIDGE_BATCH = 8000
 MAX_NODE_BATCH = 8190
 
@@ -136,6 +136,8 @@ class OpenLoopGenerator:
         self._nodes = list(world.nodes.values())
         self._node_cum = _cumulative([n.weight for n in self._nodes])
         self._channels: dict[str, grpc.aio.Channel] = {}
+        # The payers' bank: operator bank-a holds the world's wallets on every node.
+        self.caller = metadata_for("operator", OPERATOR, ",".join(world.nodes))
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ plumbing
@@ -183,16 +185,18 @@ class OpenLoopGenerator:
         """Offer `phase` for its duration; returns once every batch sent has been answered."""
         stats = PhaseStats(phase.name, phase.seconds)
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        # Arrival times are drawn first, relative to 0, then laid on the clock from now on.
         arrivals = sorted(
-            self._arrivals(phase.rate_tps, 0, t0, phase.seconds)
-            + self._arrivals(phase.domestic_tps, 1, t0, phase.seconds),
+            self._arrivals(phase.rate_tps, 0, 0.0, phase.seconds)
+            + self._arrivals(phase.domestic_tps, 1, 0.0, phase.seconds),
             key=lambda a: a.at,
         )
         gateway_of = [self.rng.randrange(self.n_gateways) for _ in arrivals]
         gateways = [[_Gateway(), _Gateway()] for _ in range(self.n_gateways)]
-        stats.started_at = time.monotonic()
-        mono_offset = stats.started_at - t0  # loop.time() -> time.monotonic()
+        t0 = loop.time()  # asyncio's clock is time.monotonic()
+        for a in arrivals:
+            a.at += t0
+        stats.started_at = t0
         i = 0
         end = t0 + phase.seconds
         while True:
@@ -216,11 +220,11 @@ class OpenLoopGenerator:
                 for gw in pair:
                     if gw.pending and now >= gw.paused_until:
                         batch, gw.pending = gw.pending, []
-                        self._spawn(self._send(batch, gw, stats, mono_offset))
+                        self._spawn(self._send(batch, gw, stats))
             if now >= end and i >= len(arrivals):
                 break
             await asyncio.sleep(self.tick_s)
-        stats.ended_at = time.monotonic()
+        stats.ended_at = loop.time()
         await self.drain()
         return stats
 
@@ -233,26 +237,20 @@ class OpenLoopGenerator:
         self._seq += 1
         return f"{self.run_tag}-{self._seq}"
 
-    async def _send(
-        self, batch: list[_Arrival], gw: _Gateway, stats: PhaseStats, mono_offset: float
-    ) -> None:
+    async def _send(self, batch: list[_Arrival], gw: _Gateway, stats: PhaseStats) -> None:
         corridor = [a for a in batch if a.kind == 0]
         domestic = [a for a in batch if a.kind == 1]
         for start in range(0, len(corridor), MAX_BRIDGE_BATCH):
-            await self._send_corridor(
-                corridor[start : start + MAX_BRIDGE_BATCH], gw, stats, mono_offset
-            )
+            await self._send_corridor(corridor[start : start + MAX_BRIDGE_BATCH], gw, stats)
         by_node: dict[int, list[_Arrival]] = {}
         for a in domestic:
             by_node.setdefault(a.route, []).append(a)
         for node, items in by_node.items():
             for start in range(0, len(items), MAX_NODE_BATCH):
-                await self._send_domestic(
-                    node, items[start : start + MAX_NODE_BATCH], gw, stats, mono_offset
-                )
+                await self._send_domestic(node, items[start : start + MAX_NODE_BATCH], gw, stats)
 
     async def _send_corridor(
-        self, batch: Sequence[_Arrival], gw: _Gateway, stats: PhaseStats, mono_offset: float
+        self, batch: Sequence[_Arrival], gw: _Gateway, stats: PhaseStats
     ) -> None:
         assert self.world.bridge is not None
         stub = self._stub(self.world.bridge, bridge_pb2_grpc.BridgeStub)
@@ -268,7 +266,7 @@ class OpenLoopGenerator:
         try:
             resp = await stub.CrossBorderPayBatch(
                 bridge_pb2.CrossBorderPayBatchRequest(payments=reqs),
-                timeout=self.deadline_s, metadata=CALLER,
+                timeout=self.deadline_s, metadata=self.caller,
             )  # fmt: skip
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -278,11 +276,11 @@ class OpenLoopGenerator:
             else:
                 stats.errors[exc.code().name] += len(batch)
             return
-        done = time.monotonic()
+        done = asyncio.get_running_loop().time()
         for a, rec in zip(batch, resp.receipts, strict=True):
             if rec.status == SETTLED:
                 stats.settled += 1
-                stats.latencies_ms.append((done - (a.at + mono_offset)) * 1000)
+                stats.latencies_ms.append((done - a.at) * 1000)
                 stats.completed_at.append(done)
                 self.book.acked.append(rec.payment_id)
             else:
@@ -290,7 +288,6 @@ class OpenLoopGenerator:
 
     async def _send_domestic(
         self, node_index: int, batch: Sequence[_Arrival], gw: _Gateway, stats: PhaseStats,
-        mono_offset: float,
     ) -> None:  # fmt: skip
         node = self._nodes[node_index]
         stub = self._stub(node.target, node_pb2_grpc.WalletsStub)
@@ -303,7 +300,9 @@ class OpenLoopGenerator:
         ]  # fmt: skip
         try:
             resp = await stub.PayBatch(
-                node_pb2.PayBatchRequest(payments=reqs), timeout=self.deadline_s, metadata=CALLER
+                node_pb2.PayBatchRequest(payments=reqs),
+                timeout=self.deadline_s,
+                metadata=self.caller,
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -315,12 +314,12 @@ class OpenLoopGenerator:
             else:
                 stats.errors[f"domestic {exc.code().name}"] += len(batch)
             return
-        done = time.monotonic()
+        done = asyncio.get_running_loop().time()
         acked = self.book.domestic_acked.setdefault(node.code, [])
         for a, k, r in zip(batch, keys, resp.results, strict=True):
             if r.code == ledger_pb2.OK:
                 stats.domestic_ok += 1
-                stats.domestic_latencies_ms.append((done - (a.at + mono_offset)) * 1000)
+                stats.domestic_latencies_ms.append((done - a.at) * 1000)
                 acked.append(f"pay:{k}")
             else:
                 stats.refused[f"domestic {r.reason or r.code}"] += 1
