@@ -46,13 +46,16 @@ def service_argv(name: str, port: int) -> list[str]:
 
 
 def wait_healthy(
-    target: str, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+    target: str,
+    timeout_s: float = 30.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    security: SecurityConfig | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
     from corridor.security.transport import sync_channel
 
-    with sync_channel(target) as ch:
+    with sync_channel(target, security) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
@@ -110,7 +113,7 @@ class Fleet:
         for s in self.services:
             s.proc = self._spawn(s, env)
         for s in self.services:
-            wait_healthy(s.target, timeout_s, s.proc)
+            wait_healthy(s.target, timeout_s, s.proc, self.security)
 
     def _spawn(self, s: ServiceProcess, env: dict[str, str]) -> subprocess.Popen[bytes]:
         from corridor.security.fleet import service_env
@@ -127,7 +130,7 @@ class Fleet:
     def restart(self, name: str, timeout_s: float = 60.0) -> None:
         s = self.get(name)
         s.proc = self._spawn(s, self.env())
-        wait_healthy(s.target, timeout_s, s.proc)
+        wait_healthy(s.target, timeout_s, s.proc, self.security)
 
     def get(self, name: str) -> ServiceProcess:
         for s in self.services:

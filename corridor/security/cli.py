@@ -149,3 +149,45 @@ def verify(
     if json_out:
         print(json.dumps({"ok": ok, "logs": [dataclasses.asdict(r) for r in reports]}), flush=True)
     raise typer.Exit(0 if ok else 1)
+
+
+def chaos_command(
+    minutes: Annotated[float, typer.Option(help="How long the faulty load runs")] = 10.0,
+    kill_every: Annotated[float, typer.Option(help="Mean seconds between SIGKILLs")] = 3.0,
+    pg_restart_every: Annotated[
+        float, typer.Option(help="Seconds between PostgreSQL crash-restarts (0 = never)")
+    ] = 60.0,
+    services: Annotated[str, typer.Option(help="Services to run and kill")] = "cn,hk,bridge",
+    workers: Annotated[int, typer.Option(help="Concurrent paying clients")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed for the load and the faults")] = 1,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Plaintext, no credentials")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Keep state here [default: a temp dir, removed]"),
+    ] = None,
+) -> None:
+    """Soak under faults: mixed domestic and cross-border payments while random services are
+    SIGKILLed and PostgreSQL is crash-restarted; then count acknowledged payments lost (must be
+    0), half-settled cross-border payments (must be 0) and check every invariant. The last line
+    is JSON. Exits 0 only when nothing was lost, nothing half-settled and invariants hold."""
+    from corridor.security.chaos import ChaosOptions, run_chaos
+
+    names = tuple(n.strip().lower() for n in services.split(",") if n.strip())
+    opts = ChaosOptions(
+        minutes=minutes, kill_every_s=kill_every, pg_restart_every_s=pg_restart_every,
+        services=names, workers=workers, seed=seed, secure=not insecure, state=data_dir,
+        keep=data_dir is not None,
+    )  # fmt: skip
+    result = run_chaos(opts, say=lambda m: console.print(m))
+    t = Table(title="chaos soak")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for k in ("acknowledged", "lost", "half_settled", "kills", "pg_restarts", "invariants_ok",
+              "attempted", "retries", "unresolved", "wall_s"):  # fmt: skip
+        t.add_row(k, str(result[k]))
+    console.print(t)
+    for line in result["invariants_failed"]:
+        console.print(f"[red]invariant:[/] {line}")
+    print(json.dumps(result), flush=True)
+    ok = result["lost"] == 0 and result["half_settled"] == 0 and result["invariants_ok"]
+    raise typer.Exit(0 if ok else 1)
