@@ -31,7 +31,7 @@ from bridge.fx import AmmPool, FxDesk, FxQuote, LiquidityProvider, mid_rate, spr
 from bridge.pvp import Intent, Leg, PvPCoordinator
 from corridor import telemetry
 from corridor.config import JURISDICTIONS
-from corridor.errors import CorridorError, invalid, precondition
+from corridor.errors import CorridorError, exhausted, invalid, precondition
 from corridor.money import MINOR_UNITS
 from corridor.server import channel
 from corridor.v1 import bridge_pb2, ledger_pb2, ledger_pb2_grpc
@@ -384,6 +384,7 @@ class BridgePlatform:
     ) -> list[bridge_pb2.PaymentReceipt]:
         """Settle payments atomically; refusals before the ledgers become REJECTED receipts
         (or, for a single call, the gRPC error)."""
+        self._admit(len(requests))
         out: list[bridge_pb2.PaymentReceipt | None] = [None] * len(requests)
         intents: list[tuple[int, Intent, FxQuote]] = []
         seen: dict[str, int] = {}
@@ -431,7 +432,10 @@ class BridgePlatform:
                 await self.coordinator.settle([it for it, _ in fresh.values()]) if fresh else []
             )
         except BaseException as exc:
-            for pid in fresh:
+            shed = isinstance(exc, CorridorError) and exc.reason == "PVP_QUEUE_FULL"
+            for pid, (_, q) in fresh.items():
+                if shed:  # refused before anything was logged: give the liquidity back
+                    self.desk.release(q)
                 fut = self._pending.pop(pid)
                 if not fut.done():
                     fut.set_exception(exc)
@@ -453,6 +457,19 @@ class BridgePlatform:
         if raise_single and out[0] is not None and out[0].status == 5 and out[0].replayed:
             raise self._rejection_error(out[0])
         return [o for o in out if o is not None]
+
+    def _admit(self, n: int) -> None:
+        """Backpressure at the door, before any pricing, reservation or database work: beyond
+        `max_queued` unanswered payments a call gets RESOURCE_EXHAUSTED with a retry hint of about
+        one settlement round. An idle platform admits any batch, so none is refused forever."""
+        waiting = len(self._pending)
+        limit = self.coordinator.max_queued
+        if waiting and waiting + n > limit:
+            raise exhausted(
+                "PVP_QUEUE_FULL",
+                f"{waiting} payments are being settled (limit {limit}); retry shortly",
+                retry_after_s=max(0.05, self.coordinator.round_s),
+            )
 
     def _on_decided(self, q: FxQuote):  # type: ignore[no-untyped-def]
         def cb(it: Intent, committed: bool, reason: str) -> None:

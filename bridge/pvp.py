@@ -123,8 +123,11 @@ class PvPCoordinator:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self.fault_hook: Callable[[str], Awaitable[None]] | None = None  # tests: crash at a step
-        self.max_queued = int(os.environ.get("CORRIDOR_PVP_MAX_QUEUED", "20000"))
+        # Unanswered payments admitted at most (bridge/platform.py `_admit`); a few rounds' work,
+        # so an accepted payment's latency stays bounded under a surge (BENCHMARKS.md, contagion).
+        self.max_queued = int(os.environ.get("CORRIDOR_PVP_MAX_QUEUED", "1000"))
         self.drain_rate_per_s = 2_000.0
+        self.round_s = 0.1  # moving average of one settlement round's duration
 
     async def start(self) -> None:
         try:
@@ -175,8 +178,11 @@ class PvPCoordinator:
             intents = [it for it, _ in batch]
             t0 = time.perf_counter()
             await self._round(intents)
-            rate = len(intents) / max(1e-6, time.perf_counter() - t0)
-            self.drain_rate_per_s = 0.9 * self.drain_rate_per_s + 0.1 * rate
+            took = time.perf_counter() - t0
+            self.round_s = 0.9 * self.round_s + 0.1 * took
+            self.drain_rate_per_s = 0.9 * self.drain_rate_per_s + 0.1 * len(intents) / max(
+                1e-6, took
+            )
             for it, fut in batch:
                 if not fut.done():
                     fut.set_result(it)
