@@ -249,13 +249,14 @@ async def serve_until_signalled(
     telemetry.shutdown_tracing()
 
 
-def channel(target: str) -> grpc.aio.Channel:
-    """A client channel with Corridor's message limits: mTLS and this process's credential when
-    security is on (corridor.security), plaintext otherwise."""
+def channel(target: str, options: Iterable[tuple[str, Any]] | None = None) -> grpc.aio.Channel:
+    """A client channel with Corridor's message limits (or `options`): mTLS and this process's
+    credential when security is on (corridor.security), plaintext otherwise."""
     from corridor.security.config import SecurityConfig
     from corridor.security.transport import aio_channel
 
-    return aio_channel(target, CHANNEL_OPTIONS, SecurityConfig.from_env())
+    opts = CHANNEL_OPTIONS if options is None else list(options)
+    return aio_channel(target, opts, SecurityConfig.from_env())
 
 
 def service_name_of(descriptor_module: Any, service: str) -> str:

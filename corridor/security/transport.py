@@ -80,9 +80,12 @@ def aio_channel(
     return grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
 
 
-def sync_channel(target: str, config: SecurityConfig | None = None) -> grpc.Channel:
-    """A blocking channel (health probes, tests) with the same transport rules."""
+def sync_channel(
+    target: str, config: SecurityConfig | None = None, options: Sequence[tuple[str, Any]] = ()
+) -> grpc.Channel:
+    """A blocking channel (health probes, Locust users, tests) with the same transport rules.
+    Credentials are per call here: pass `metadata_for(...)` (no interceptor on sync channels)."""
     cfg = config or SecurityConfig.from_env()
     if cfg.tls:
-        return grpc.secure_channel(target, channel_credentials(cfg))
-    return grpc.insecure_channel(target)
+        return grpc.secure_channel(target, channel_credentials(cfg), options=list(options))
+    return grpc.insecure_channel(target, options=list(options))
