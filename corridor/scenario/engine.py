@@ -336,7 +336,11 @@ class CorridorSimulation:
         import pandas as pd
 
         # CBDC steps finish out of order (they overlap): rows in business-time order.
-        df = pd.DataFrame(self.rows.cols).sort_values("created_at_s", kind="stable").reset_index(drop=True)
+        df = (
+            pd.DataFrame(self.rows.cols)
+            .sort_values("created_at_s", kind="stable")
+            .reset_index(drop=True)
+        )
         rails = {}
         for name in RAIL_LABELS:
             d = df[df.rail == name]
@@ -398,6 +402,11 @@ class CorridorSimulation:
             summary["stablecoin"] = {
                 "model": "none: this scenario has no stablecoin section; rail costs from rails.stablecoin"
             }
+        from corridor.scenario.supervision import supervision_block
+
+        block, self._alerts = supervision_block(self.s)
+        if block is not None:
+            summary["supervision"] = block
         self._df = df
         return summary
 
@@ -422,6 +431,8 @@ class CorridorSimulation:
             pd.DataFrame(self.world.timeseries()).to_csv(
                 out / "stablecoin_timeseries.csv", index=False
             )
+        if getattr(self, "_alerts", None):
+            pd.DataFrame(self._alerts).to_csv(out / "alerts.csv", index=False)
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
         return summary
 
