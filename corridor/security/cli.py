@@ -191,3 +191,34 @@ def chaos_command(
     print(json.dumps(result), flush=True)
     ok = result["lost"] == 0 and result["half_settled"] == 0 and result["invariants_ok"]
     raise typer.Exit(0 if ok else 1)
+
+
+def bench_command(
+    seconds: Annotated[float, typer.Option(help="Seconds per phase per mode per round")] = 3.0,
+    rounds: Annotated[int, typer.Option(help="Interleaved rounds over the four modes")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Transfers per batch RPC")] = 1000,
+    clients: Annotated[int, typer.Option(help="Concurrent clients for the unary phases")] = 32,
+    json_out: Annotated[bool, typer.Option("--json", help="Last line is the JSON summary")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="State directory [default: .corridor]")
+    ] = None,
+) -> None:
+    """What mTLS and authorisation cost: the ledger's echo, unary and batch phases with security
+    off, tls only, auth only and on, in one run (medians of interleaved rounds, ratios to off),
+    plus microseconds for a signature check, a cached check and a rule decision."""
+    import os
+
+    from corridor.config import state_dir
+    from corridor.security.bench import run_security_bench
+
+    if data_dir:
+        os.environ["CORRIDOR_HOME"] = str(data_dir)
+    result = run_security_bench(state_dir(), seconds, batch_size, clients, rounds, console)
+    t = Table(title=result.pop("title"))
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for k, v in result.items():
+        t.add_row(k, f"{v:,.3f}" if isinstance(v, float) else str(v))
+    out.print(t)
+    if json_out:
+        print(json.dumps(result), flush=True)
