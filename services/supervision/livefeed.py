@@ -341,12 +341,28 @@ class FeedConsumer:
                 await channel.close()
 
     async def _follow(self, stub: ledger_pb2_grpc.LedgerStub, converter: PostingConverter) -> None:
+        """Catch up to the ledger's head (a stream that ends), then follow it (one that stays
+        open): the end of the first tells us we are current even if nothing new ever comes."""
         s = self.state
         after = await self.store.cursor(s.ledger)
         s.stored_seq = after
+        after = await self._stream(stub, converter, after, follow=False)
+        s.connected = s.ever_connected = True
+        s.drained, s.last_error = True, ""
+        s.last_received_at = self.merge.clock()
+        self.on_batch()
+        await self._stream(stub, converter, after, follow=True)
+        raise FeedError(f"{s.ledger} ended a follow stream")
+
+    async def _stream(
+        self, stub: ledger_pb2_grpc.LedgerStub, converter: PostingConverter, after: int,
+        follow: bool,
+    ) -> int:  # fmt: skip
+        """Store and merge every batch of one StreamPostings call; returns the new cursor."""
+        s = self.state
         call = stub.StreamPostings(
             ledger_pb2.StreamPostingsRequest(
-                after_seq=after, follow=True, batch_size=self.batch_size
+                after_seq=after, follow=follow, batch_size=self.batch_size
             ),
             metadata=FEED_CALLER,
         )
@@ -382,7 +398,7 @@ class FeedConsumer:
                 self.on_batch()
         finally:
             call.cancel()
-        raise FeedError(f"{s.ledger} ended a follow stream")
+        return after
 
 
 def _describe(exc: BaseException) -> str:

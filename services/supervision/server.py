@@ -718,10 +718,9 @@ async def create_server(
     return running, service
 
 
-async def run(bind: str, database_url: str = "") -> None:
+async def run(bind: str, database_url: str, nodes: dict[str, str], bridge: str) -> None:
     settings = ServiceSettings(name="supervision", bind=bind, database_url=database_url)
     telemetry.init_tracing(settings.service_name)
-    nodes, bridge = node_targets_from_env(), bridge_target_from_env()
     running, service = await create_server(settings, nodes, bridge)
     print(
         f"corridor supervision serving on port {running.port}; following "
@@ -739,5 +738,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bind", default=f"127.0.0.1:{SERVICE_PORTS['supervision']}")
     ap.add_argument("--database-url", default="")
     a = ap.parse_args(argv)
+    try:
+        nodes, bridge = node_targets_from_env(), bridge_target_from_env()
+    except ValueError as exc:
+        ap.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(run(a.bind, a.database_url))
+    asyncio.run(run(a.bind, a.database_url, nodes, bridge))

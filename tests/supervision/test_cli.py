@@ -25,3 +25,27 @@ def test_eval_rejects_a_bad_scale_without_a_traceback() -> None:
     result = CliRunner().invoke(app, ["eval", "--scale", "0"])
     assert result.exit_code != 0
     assert "scale" in result.output and "Traceback" not in result.output
+
+
+def test_corridor_mounts_the_service_and_the_evaluation() -> None:
+    from corridor.cli import app as corridor_app
+
+    serve = CliRunner().invoke(corridor_app, ["supervision", "--help"])
+    assert serve.exit_code == 0, serve.output
+    assert "--bind" in serve.output and "--database-url" in serve.output
+    evaluation = CliRunner().invoke(corridor_app, ["eval", "supervision", "--help"])
+    assert evaluation.exit_code == 0 and "--scale" in evaluation.output
+
+
+def test_node_addresses_come_from_the_fleet_environment(monkeypatch) -> None:
+    import pytest
+
+    from services.supervision.server import node_targets_from_env
+
+    monkeypatch.setenv("CORRIDOR_NODES", "CN=127.0.0.1:1,hk=127.0.0.1:2")
+    assert node_targets_from_env() == {"CN": "127.0.0.1:1", "HK": "127.0.0.1:2"}
+    monkeypatch.delenv("CORRIDOR_NODES")
+    assert set(node_targets_from_env()) == {"CN", "HK", "TH", "AE", "SA"}
+    monkeypatch.setenv("CORRIDOR_NODES", "XX=host:1")
+    with pytest.raises(ValueError, match="CORRIDOR_NODES"):
+        node_targets_from_env()

@@ -297,3 +297,41 @@ async def test_audit_log_edits_are_detected(world):
 
 async def _stored(world: World, transfer_id: str) -> bool:
     return bool(await world.sup.service.store.payment_path(transfer_id))
+
+
+async def test_bad_requests_name_the_field(world):
+    async with channel(world.sup.target) as ch:
+        stub = supervision_stub(ch)
+        cn0 = world.c.wallets["CN"][0]
+        cases = [
+            (stub.RevealIdentity, pb.RevealIdentityRequest(wallet_id=cn0, reason=" "), "reason"),
+            (stub.RevealIdentity, pb.RevealIdentityRequest(wallet_id="cn.op.bank-a", reason="x"),
+             "wallet_id"),
+            (stub.GetCounterparties, pb.GetCounterpartiesRequest(wallet_id=cn0, hops=9), "hops"),
+            (stub.GetPaymentPath, pb.GetPaymentPathRequest(), "payment_id"),
+            (stub.OpenCase, pb.OpenCaseRequest(wallet_ids=["nope"], reason="x"), "wallet_ids[0]"),
+            (stub.FreezeWallet, pb.FreezeOrderRequest(wallet_id=cn0, freeze=7, reason="x"), "freeze"),
+            (stub.ListAlerts, pb.ListAlertsRequest(limit=5000), "limit"),
+        ]  # fmt: skip
+        for call, request, field in cases:
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                await call(request, metadata=CN)
+            d = error_details(e.value)
+            assert (d.code, d.field) == (grpc.StatusCode.INVALID_ARGUMENT, field), (request, d)
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await stub.GetPaymentPath(pb.GetPaymentPathRequest(payment_id="no-such"), metadata=CN)
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_restarted_service_remembers_and_raises_nothing_twice(world):
+    async with channel(world.sup.target) as ch:
+        before = await supervision_stub(ch).ListAlerts(
+            pb.ListAlertsRequest(limit=1000), metadata=CN
+        )
+    await world.sup.stop()
+    world.sup = await start_supervision(world.c, world.sup.url)
+    await world.sup.service.wait_caught_up(10)
+    assert world.sup.service.replayed > 0  # the detectors' windows were rebuilt from the store
+    async with channel(world.sup.target) as ch:
+        after = await supervision_stub(ch).ListAlerts(pb.ListAlertsRequest(limit=1000), metadata=CN)
+    assert [a.alert_id for a in after.alerts] == [a.alert_id for a in before.alerts]
