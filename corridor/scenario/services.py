@@ -207,8 +207,10 @@ class CorridorClient:
                 span.set_attribute("corridor.amount_minor", r.amount_minor)
                 span.set_attribute("corridor.currency", r.currency)
                 try:
-                    rec = await self.bridge.CrossBorderPay(
-                        r, metadata=telemetry.outgoing_metadata(payer)
+                    rec = await with_backoff(
+                        lambda: self.bridge.CrossBorderPay(
+                            r, metadata=telemetry.outgoing_metadata(payer)
+                        )
                     )
                 except grpc.aio.AioRpcError as e:
                     d = error_details(e)
@@ -221,9 +223,9 @@ class CorridorClient:
         async def chunk(idx: list[int]) -> None:
             async with sem:
                 t0 = time.perf_counter()
-                resp = await self.bridge.CrossBorderPayBatch(
-                    bridge_pb2.CrossBorderPayBatchRequest(payments=[reqs[i] for i in idx]),
-                    metadata=payer,
+                batch_req = bridge_pb2.CrossBorderPayBatchRequest(payments=[reqs[i] for i in idx])
+                resp = await with_backoff(
+                    lambda: self.bridge.CrossBorderPayBatch(batch_req, metadata=payer)
                 )
                 dt = time.perf_counter() - t0
                 for i, rec in zip(idx, resp.receipts, strict=True):
@@ -234,6 +236,20 @@ class CorridorClient:
         await asyncio.gather(*(one(i) for i in traced),
                              *(chunk(rest[k : k + batch]) for k in range(0, len(rest), batch)))  # fmt: skip
         return receipts, latency
+
+
+async def with_backoff(call: Any, attempts: int = 200) -> Any:
+    """Call; on RESOURCE_EXHAUSTED wait the server's RetryInfo delay and call again with the same
+    request (same idempotency keys: a retry can never pay twice). Shedding is the service's
+    backpressure, not a failure of the payments."""
+    for _ in range(attempts - 1):
+        try:
+            return await call()
+        except grpc.aio.AioRpcError as e:
+            if e.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                raise
+            await asyncio.sleep(max(0.02, min(2.0, error_details(e).retry_after_s or 0.1)))
+    return await call()
 
 
 def _wallet(pools: tuple[list[str], list[str]], index: int, corporate: int) -> str:
