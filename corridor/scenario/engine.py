@@ -178,7 +178,10 @@ class CorridorSimulation:
                 "opening wallets, issuing CBDC, funding liquidity providers..."
             ):
                 self.wallets = await client.setup(self.s, self.o.wallets_cap)
-            await self._loop(client)
+            from corridor.scenario.injection import planted_laundering
+
+            async with planted_laundering(self, client):  # planted cases settle beside the loop
+                await self._loop(client)
         finally:
             await client.close()
         return self._summary(client)
@@ -404,7 +407,7 @@ class CorridorSimulation:
             }
         from corridor.scenario.supervision import supervision_block
 
-        block, self._alerts = supervision_block(self.s)
+        block, self._alerts = supervision_block(self.s, getattr(self, "aml_result", None))
         if block is not None:
             summary["supervision"] = block
         self._df = df
