@@ -85,6 +85,10 @@ class CorridorInterceptor(grpc.aio.ServerInterceptor):
             return None
         method = handler_call_details.method
         if self.guard is not None:
+            # Unauthenticated calls are refused here, before the request is even read.
+            refused = self.guard.refuse_unauthenticated(method, handler, handler_call_details)
+            if refused is not None:
+                return refused
             handler = self.guard.guard_handler(method, handler)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(

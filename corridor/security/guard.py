@@ -87,6 +87,21 @@ class ServerGuard:
         return server.add_insecure_port(bind)
 
     # ------------------------------------------------------------------ per call
+    def refuse_unauthenticated(
+        self, method: str, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        """A handler that answers UNAUTHENTICATED (nothing else runs), or None to go on."""
+        if self.verifier is None or authz.is_exempt(method):
+            return None
+        token = _bearer(details.invocation_metadata)
+        try:
+            if not token:
+                raise CredentialError("MISSING_CREDENTIAL", "this call needs a bearer credential")
+            self.verifier.verify(token)
+        except CredentialError as exc:
+            return _refusal(handler, unauthenticated(exc.reason, str(exc)))
+        return None
+
     def guard_handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if authz.is_exempt(method):
             return handler
@@ -200,3 +215,23 @@ def _refuse_streaming(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMe
             refuse, handler.request_deserializer, handler.response_serializer
         )
     return handler  # bidirectional streams: none exist outside reflection (exempt)
+
+
+def _refusal(handler: grpc.RpcMethodHandler, err: CorridorError) -> grpc.RpcMethodHandler:
+    status = err.to_status()
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort_with_status(status)
+
+    async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort_with_status(status)
+        yield  # pragma: no cover - never reached; makes this an async generator
+
+    des, ser = handler.request_deserializer, handler.response_serializer
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(unary, des, ser)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(stream, des, ser)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(unary, des, ser)
+    return grpc.stream_stream_rpc_method_handler(stream, des, ser)

@@ -88,8 +88,11 @@ SECONDS = [0.0, 1.0, 60.0, 3600.0, 7200.0, -1.0, float("nan"), float("inf"), 1e3
 
 
 def call(world: ServiceWorld, where: str, method: str, m, request, caller: str):  # type: ignore[no-untyped-def]
+    call_with(world, where, method, m, request, ((LEGACY, caller),) if caller else ())
+
+
+def call_with(world: ServiceWorld, where: str, method: str, m, request, md):  # type: ignore[no-untyped-def]
     out_cls = message_factory.GetMessageClass(m.output_type)
-    md = ((LEGACY, caller),) if caller else ()
     with world.channel(where) as ch:
         if m.server_streaming:
             fn = ch.unary_stream(method, request_serializer=lambda r: r.SerializeToString(),
@@ -136,3 +139,17 @@ def test_fuzz(world, method, where, m):
             )
 
     one()
+
+
+@pytest.mark.slow
+def test_long_fuzz():
+    """`make test-slow`: the same properties with 200 examples per RPC (and per loader mode)."""
+    import subprocess
+    import sys
+
+    files = ["tests/security/test_fuzz_rpc.py", "tests/security/test_fuzz_secure.py",
+             "tests/security/test_fuzz_scenario.py"]  # fmt: skip
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *files],
+                       env={**os.environ, "CORRIDOR_FUZZ_EXAMPLES": "200"}, capture_output=True, text=True,
+                       timeout=7200, check=False)  # fmt: skip
+    assert p.returncode == 0, p.stdout[-5000:]

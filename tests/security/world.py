@@ -64,17 +64,12 @@ class ServiceWorld:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> ServiceWorld:
+        """Start every service. `env` (e.g. CORRIDOR_SECURE) stays set until stop(): servers read
+        it at start, and the in-process services' own outgoing calls read their credential."""
         self.thread.start()
-        saved = {k: os.environ.get(k) for k in self.env}
+        self._saved = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
-        try:
-            self.run(self._start(), timeout=240)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        self.run(self._start(), timeout=240)
         return self
 
     async def _db(self) -> str:
@@ -160,6 +155,11 @@ class ServiceWorld:
             self.run(close(), timeout=120)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        for k, v in getattr(self, "_saved", {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
     def channel(self, name: str) -> grpc.Channel:
         return sync_channel(self.served[name].target, self.security)
