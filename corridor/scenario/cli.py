@@ -86,8 +86,22 @@ def run_and_report(s: Any, out: Path, state: Path, console: Console, stdout: Con
     os.environ["CORRIDOR_TRACE_FILE"] = str((out / "traces.jsonl").resolve())
     telemetry.init_tracing("corridor-simulate")
     sim = CorridorSimulation(RunOptions(s, out, state, wallets_cap, keep_databases), console)
-    summary = sim.run()
-    telemetry.shutdown_tracing()
+    try:
+        summary = sim.run()
+    except KeyboardInterrupt:
+        console.print(
+            "[yellow]interrupted[/]; services stopped, nothing half-written on any ledger"
+        )
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a clear message, the traceback to a file
+        import traceback
+
+        (out / "error.log").write_text(traceback.format_exc())
+        console.print(f"[red]simulation failed:[/] {exc}")
+        console.print(f"details: {out / 'error.log'}; service logs: {state / 'logs'}")
+        return 1
+    finally:
+        telemetry.shutdown_tracing()
     _print_summary(summary, stdout)
     if brief:
         try:
