@@ -180,8 +180,8 @@ def bench_model(
     }
 
 
-def run_sweep_bench(scenario: str = "svb-2023", runs: int = 3, payments: int = 300, days: float = 3.0,
-                    model_runs: int = 400, workers: int | None = None, wallets_cap: int = 200,
+def run_sweep_bench(scenario: str = "svb-2023", runs: int = 4, payments: int = 2000, days: float = 3.0,
+                    model_runs: int = 1000, workers: int | None = None, wallets_cap: int = 200,
                     services: bool = True, model: bool = True,
                     console: Console | None = None) -> dict[str, Any]:  # fmt: skip
     console = console or Console(stderr=True)
@@ -209,15 +209,15 @@ def bench_command(
     ] = "svb-2023",
     runs: Annotated[
         int, typer.Option(help="Services-mode runs (each made three times: alone, swept, alone)")
-    ] = 3,
-    payments: Annotated[int, typer.Option(help="Payments per services run")] = 300,
+    ] = 4,
+    payments: Annotated[int, typer.Option(help="Payments per services run")] = 2000,
     days: Annotated[float, typer.Option(help="Simulated days per services run")] = 3.0,
     wallets_cap: Annotated[
         int, typer.Option(help="Wallets per jurisdiction per services run")
     ] = 200,
     model_runs: Annotated[
         int, typer.Option(help="Model-only runs (the scenario's own days)")
-    ] = 400,
+    ] = 1000,
     workers: Annotated[
         int | None, typer.Option(help="Model-only workers [default: one per core]")
     ] = None,

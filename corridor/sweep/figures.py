@@ -10,7 +10,7 @@ the wall clock measures. In services mode the CBDC payments settle through real 
 their settlement time is the measured latency of this machine, and throughput and run time are
 measurements too. Those figures, and the payment ids (the ledger's ids are derived from the
 run's directory, so two copies of one run in two places get different ids), are listed in
-WALL_CLOCK_FIGURES (with one more, SETTLEMENT_ORDER_TEXT, below); every other figure must be
+WALL_CLOCK_FIGURES (and SETTLEMENT_ORDER_FIGURES, below); every other figure must be
 identical wherever the run ran — alone with `corridor simulate`, in a local sweep, or on a
 cluster.
 """
@@ -32,12 +32,18 @@ WALL_CLOCK_FIGURES: tuple[str, ...] = (
     "example_payment_id",  # ids of traced payments: derived from the run directory, not a figure
     "example_payment_ids.*",
 )
-# Not wall clock, but not reproducible either: the invariant checks' text quotes ledger totals,
-# and the bridge's FX rounding remainders (one minor unit) land in its liquidity accounts in
-# the order the simulator's concurrent payment batches settle. Every payment's cost and status,
-# and every check's ok, are identical; the quoted totals can differ by a unit.
-SETTLEMENT_ORDER_TEXT: tuple[str, ...] = ("invariants.checks.*.detail",)
-EXCLUDED_FIGURES: tuple[str, ...] = WALL_CLOCK_FIGURES + SETTLEMENT_ORDER_TEXT
+# Not read off the wall clock, but decided by timing all the same: the real bridge prices a
+# CBDC payment off its AMM pool as the payments settled before it left it, and which payments
+# share a PvP round (and so see the same pool) depends on how its queue fills — on timing. Two
+# copies of a run can then differ in a few CBDC payments' FX cost (seen: 1 of 2,000 payments,
+# and 11; the mean cost moved by 0.0006-0.004 bp) and the ledger totals that the invariant
+# checks quote move with them (one minor unit). Rails chosen, counts, statuses, every other
+# rail's costs and every check's verdict are identical. Reported to the bridge's owners.
+SETTLEMENT_ORDER_FIGURES: tuple[str, ...] = (
+    "rails.cbdc.cost_bps_mean",
+    "invariants.checks.*.detail",
+)
+EXCLUDED_FIGURES: tuple[str, ...] = WALL_CLOCK_FIGURES + SETTLEMENT_ORDER_FIGURES
 MAX_LIST = 64  # longer lists of numbers stay in summary.json only
 
 
