@@ -136,7 +136,14 @@ class CorridorSimulation:
         fleet = Fleet.plan(
             self.o.state, pg.server_url(self.o.state), names, {n: free_port() for n in names}
         )
-        fleet.extra_env = {**env, "CORRIDOR_TRACE_FILE": str(traces)}
+        # Traces: the example payments (sampled by the engine) are traced across every service;
+        # the volume traffic is sampled at CORRIDOR_TRACE_RATIO (default 0: a million-payment run
+        # would otherwise write gigabytes of spans and slow every service down).
+        sampling = {
+            "OTEL_TRACES_SAMPLER": os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            "OTEL_TRACES_SAMPLER_ARG": os.environ.get("CORRIDOR_TRACE_RATIO", "0"),
+        }
+        fleet.extra_env = {**env, "CORRIDOR_TRACE_FILE": str(traces), **sampling}
         if self.world is not None:
             rail = fleet.get("stablecoin")
             rail.argv += self.world.serve_args(out)
