@@ -121,7 +121,7 @@ def sweep_command(
         err.print(f"[red]sweep refused[/]: {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     print_outcome(outcome, Console())
-    if brief and outcome.rows:
+    if brief and outcome.rows and not outcome.interrupted:
         _brief(outcome.out, err)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
