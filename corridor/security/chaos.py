@@ -165,7 +165,7 @@ class ChaosSoak:
                     )
                     await cb.Issue(node_pb2.IssueRequest(idempotency_key=f"chaos-{op}", operator_id=op,
                                                          amount_minor=FUND_MINOR, currency=cur), metadata=cbm)  # fmt: skip
-                reqs = [node_pb2.OpenWalletRequest(idempotency_key=f"chaos-w{i}", operator_id=OPERATOR, kind=1,
+                reqs = [node_pb2.OpenWalletRequest(idempotency_key=f"chaos-w{i}", operator_id=OPERATOR, kind=node_pb2.WALLET_KIND_PERSONAL,
                                                    tier=1, holder_name=f"Synthetic {code}-{i}")
                         for i in range(self.o.wallets)]  # fmt: skip
                 ids = list(
@@ -231,13 +231,13 @@ class ChaosSoak:
                 else:
                     j = rng.choice(self.nodes)
                     frm, to = rng.sample(self.wallet_ids[j], 2)
-                    req = node_pb2.PayRequest(idempotency_key=key, from_wallet_id=frm, to_wallet_id=to,
+                    pay = node_pb2.PayRequest(idempotency_key=key, from_wallet_id=frm, to_wallet_id=to,
                                               amount_minor=rng.randint(1, 10_000),
                                               currency=JURISDICTIONS[j].currency)  # fmt: skip
-                    stub = node_pb2_grpc.WalletsStub(chans[j.lower()])
+                    wallets = node_pb2_grpc.WalletsStub(chans[j.lower()])
                     md = self._md("operator", OPERATOR, j)
                     mv, _code, reason = await self._until_done(
-                        lambda s=stub, r=req, m=md: s.Pay(r, metadata=m, timeout=10)
+                        lambda s=wallets, r=pay, m=md: s.Pay(r, metadata=m, timeout=10)
                     )
                     if mv is not None:
                         self.tally.acked_domestic.setdefault(j, []).append(mv.transfer_id)
