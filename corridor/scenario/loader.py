@@ -156,7 +156,15 @@ def _index_lines(node: yaml.Node, path: Path_, line: int, doc: _Document, seen: 
 
 
 def _parse_yaml(text: str, source: str) -> _Document:
-    loader = _ScenarioYamlLoader(text)
+    try:
+        # The reader checks for non-printable characters as it is built: keep it inside the try.
+        loader = _ScenarioYamlLoader(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise _fail(
+            source, line, "", f"YAML error: {getattr(exc, 'problem', None) or exc}"
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:

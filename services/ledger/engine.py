@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import asyncpg
+import grpc
 
 from corridor.clock import business_day
-from corridor.errors import exhausted
+from corridor.errors import CorridorError, exhausted
 from corridor.money import INT64_MAX, known_currency
 from corridor.v1 import ledger_pb2
 from services.ledger.schema import migrate
@@ -56,6 +57,15 @@ S_POSTED, S_PENDING, S_POSTED_FROM_PENDING, S_VOIDED, S_EXPIRED = 1, 2, 3, 4, 5
 ADVISORY_LOCK_KEY = 0x434F5252  # "CORR"
 MAX_TIMEOUT_S = 366 * 86_400  # a pending transfer waits at most a year
 MAX_GROUP_TRANSFERS = 16_384
+WRITER_SETTINGS = {"random_page_cost": "1.1", "enable_seqscan": "off"}
+_CONNECTION_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+    OSError,
+)
 
 
 @dataclass(slots=True)
@@ -223,8 +233,7 @@ class LedgerEngine:
         # Batches look rows up by `id = ANY($1)`: with a few thousand ids the planner may choose a
         # sequential scan of the whole transfers table (measured 2-5x slower on bench ledgers).
         # Index lookups are always right for the writer's point queries.
-        settings = {"random_page_cost": "1.1", "enable_seqscan": "off"}
-        self._writer = await asyncpg.connect(dsn, server_settings=settings)
+        self._writer = await asyncpg.connect(dsn, server_settings=WRITER_SETTINGS)
         await migrate(self._writer)
         got = await self._writer.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
         if not got:
@@ -438,7 +447,19 @@ class LedgerEngine:
             results = await self._apply_in_transaction(live)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - isolate the failing batch
+        except _CONNECTION_ERRORS as exc:
+            # The database went away (restart, network). Whether the group committed is unknown:
+            # answer UNAVAILABLE (clients retry with the same ids and get EXISTS if it did), then
+            # reconnect, re-take the single-writer lock and re-read the feed position.
+            log.warning("ledger %s lost its database (%s); reconnecting", self.name, exc)
+            err = CorridorError(grpc.StatusCode.UNAVAILABLE, "LEDGER_DATABASE_UNAVAILABLE",
+                                f"ledger {self.name}: database unavailable; retry with the same ids")  # fmt: skip
+            for r in live:
+                if not r.future.done():
+                    r.future.set_exception(err)
+            await self._reconnect()
+            return
+        except Exception as exc:
             if len(live) > 1:
                 log.warning("group commit failed (%s); retrying %d batches alone", exc, len(live))
                 for r in live:
@@ -453,6 +474,32 @@ class LedgerEngine:
                 req.future.set_result(res)
         async with self._committed:
             self._committed.notify_all()
+
+    async def _reconnect(self) -> None:
+        """Re-open the writer connection (with backoff) and re-take the single-writer lock."""
+        delay = 0.2
+        while True:
+            if self._writer is not None:
+                with contextlib.suppress(Exception):
+                    self._writer.terminate()
+            try:
+                self._writer = await asyncpg.connect(self.dsn, server_settings=WRITER_SETTINGS)
+                if not await self._writer.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY
+                ):
+                    raise LedgerBusy(f"ledger {self.name!r} is now written by another process")
+                self.last_seq = await self._writer.fetchval(
+                    "SELECT coalesce(max(seq), 0) FROM transfers"
+                )
+                self._next_seq = self.last_seq + 1
+                log.info("ledger %s reconnected at seq %d", self.name, self.last_seq)
+                return
+            except LedgerBusy:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep trying while the database is away
+                log.warning("ledger %s: database still unavailable (%s)", self.name, exc)
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
 
     async def _apply_in_transaction(self, requests: list[_Request]) -> list[list[TransferResult]]:
         conn = self._writer
@@ -676,8 +723,7 @@ class LedgerEngine:
         # Only the latest business day's use is tracked. A back-dated transfer counts against that
         # day (never resets it): a client choosing business times can never spend more than the
         # daily limit per tracked day.
-        if day < d.daily_day:
-            day = d.daily_day
+        day = max(day, d.daily_day)
         used = d.daily_used if d.daily_day == day else 0
         if d.daily_max and used + amt > d.daily_max:
             return TransferResult(C.EXCEEDS_DAILY_DEBIT_MAX, 0, d.view(), c.view())

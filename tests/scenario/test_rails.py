@@ -76,8 +76,8 @@ def test_the_scheduled_flight_to_safety_shifts_shares_over_the_week() -> None:
     batch = DemandModel(s).generate()
     decision = RailChoice(s).choose(batch)
     hours = batch.created_at_s / 3600
-    before = hours < 48
-    during = (hours >= 72) & (hours < 132)  # the flight-to-safety plateau
+    before = hours < 12  # the preset's stress starts at hour 12 (Friday noon, with the shocks)
+    during = (hours >= 24) & (hours < 96)  # the flight-to-safety plateau (12 h ramps)
     share = lambda m, r: (decision.rail[m] == r).mean()
     assert decision.news[before].max() == 0 and decision.news[during].min() == 1
     # News alone (the engine adds the peg discount from the stablecoin model on top).

@@ -59,13 +59,11 @@ def _set(doc: Any, path: tuple, value: Any) -> None:  # type: ignore[type-arg]
 _DELETE = object()
 
 
-# Found by this fuzzer: a non-printable character makes PyYAML's reader raise before
-# loader._parse_yaml's try block (the loader is constructed outside it), so the user sees a
-# traceback. Filtered here until fixed; the strict xfail below flips when it is.
-KNOWN_LOADER_BUGS = (yaml.reader.ReaderError,)
+# Found by this fuzzer (now fixed): a non-printable character made PyYAML's reader raise before
+# loader._parse_yaml's try block, so the user saw a traceback.
+KNOWN_LOADER_BUGS: tuple[type[BaseException], ...] = ()
 
 
-@pytest.mark.xfail(strict=True, reason="loader: non-printable characters escape as ReaderError")
 def test_non_printable_characters_are_a_scenario_error():
     with pytest.raises(ScenarioError):
         load_scenario_text("\x1f\nname: x\n", "bad.yaml")
