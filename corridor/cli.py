@@ -361,8 +361,6 @@ _SERVICE_MAINS = {
 def _service_main(argv: list[str]) -> tuple[str, list[str]] | None:
     if argv and argv[0] in _SERVICE_MAINS:
         return _SERVICE_MAINS[argv[0]], argv[1:]
-    if argv[:2] == ["stablecoin", "serve"]:
-        return "services.stablecoin.server", argv[2:]
     return None
 
 

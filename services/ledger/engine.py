@@ -61,6 +61,7 @@ WRITER_SETTINGS = {"random_page_cost": "1.1", "enable_seqscan": "off"}
 _CONNECTION_ERRORS = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
     ConnectionError,
@@ -447,7 +448,12 @@ class LedgerEngine:
             results = await self._apply_in_transaction(live)
         except asyncio.CancelledError:
             raise
-        except _CONNECTION_ERRORS as exc:
+        except Exception as exc:  # noqa: BLE001 - sorted below: connection loss or a bad batch
+            if not isinstance(exc, _CONNECTION_ERRORS) and not (
+                self._writer and self._writer.is_closed()
+            ):
+                await self._isolate(live, exc)
+                return
             # The database went away (restart, network). Whether the group committed is unknown:
             # answer UNAVAILABLE (clients retry with the same ids and get EXISTS if it did), then
             # reconnect, re-take the single-writer lock and re-read the feed position.
@@ -459,21 +465,23 @@ class LedgerEngine:
                     r.future.set_exception(err)
             await self._reconnect()
             return
-        except Exception as exc:
-            if len(live) > 1:
-                log.warning("group commit failed (%s); retrying %d batches alone", exc, len(live))
-                for r in live:
-                    await self._commit_group([r])
-                return
-            log.exception("batch failed")
-            if not live[0].future.done():
-                live[0].future.set_exception(exc)
-            return
         for req, res in zip(live, results, strict=True):
             if not req.future.done():
                 req.future.set_result(res)
         async with self._committed:
             self._committed.notify_all()
+
+    async def _isolate(self, live: list[_Request], exc: Exception) -> None:
+        """A group failed for a reason other than the connection: retry each batch alone so one
+        bad batch cannot fail the others; a lone failing batch gets the error."""
+        if len(live) > 1:
+            log.warning("group commit failed (%s); retrying %d batches alone", exc, len(live))
+            for r in live:
+                await self._commit_group([r])
+            return
+        log.error("batch failed: %s", exc, exc_info=exc)
+        if not live[0].future.done():
+            live[0].future.set_exception(exc)
 
     async def _reconnect(self) -> None:
         """Re-open the writer connection (with backoff) and re-take the single-writer lock."""
