@@ -88,6 +88,9 @@ class BenchFleet:
             **{f"CORRIDOR_DATABASE_URL_{n.upper()}": u for n, u in self.urls.items()},
             "CORRIDOR_NODES": f"CN={self.target('cn')},HK={self.target('hk')}",
             "CORRIDOR_BRIDGE_TARGET": self.target("bridge"),
+            # A closed-loop throughput bench keeps clients x batch payments in flight by design:
+            # admission control (bridge/platform.py `_admit`) is measured by `bench contagion`.
+            "CORRIDOR_PVP_MAX_QUEUED": os.environ.get("CORRIDOR_PVP_MAX_QUEUED", "100000"),
         }
 
     def target(self, name: str) -> str:
