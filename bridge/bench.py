@@ -28,7 +28,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -40,7 +39,7 @@ from rich.console import Console
 from corridor import pg
 from corridor.bench import baseline_commit_tps, closed_loop, free_port, percentile
 from corridor.config import JURISDICTIONS
-from corridor.fleet import ServiceProcess, service_argv, wait_healthy
+from corridor.fleet import Fleet, ServiceProcess
 from corridor.server import channel
 from corridor.v1 import bridge_pb2, bridge_pb2_grpc, ledger_pb2, node_pb2, node_pb2_grpc
 
@@ -52,49 +51,33 @@ LEDGERS = ("cn", "hk", "bridge")
 
 
 # ----------------------------------------------------------------------------- the services
-def lean_service_argv(name: str, port: int) -> list[str]:
-    """The service's own main(), without going through `corridor.cli` (whose plug-in mounts
-    import pandas, the briefing and the load tests: ~1 s of CPU per process start)."""
-    bind = f"127.0.0.1:{port}"
-    if name.upper() in JURISDICTIONS:
-        code = "from services.centralbank.server import main; main()"
-        return [sys.executable, "-c", code, "--jurisdiction", name.upper(), "--bind", bind]
-    if name == "bridge":
-        return [sys.executable, "-c", "from bridge.server import main; main()", "--bind", bind]
-    return service_argv(name, port)
-
-
 class BenchFleet:
-    """CN, HK and the bridge as OS processes on bench-only databases."""
+    """CN, HK and the bridge as OS processes on bench-only databases (a `corridor.fleet.Fleet`)."""
 
     def __init__(self, state: Path, server_url: str, profile_dir: Path | None) -> None:
         self.urls = {n: pg.with_database(server_url, f"corridor_bench_pvp_{n}") for n in LEDGERS}
-        logs = state / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        ports = {n: free_port() for n in LEDGERS}
-        self.services = {
-            n: ServiceProcess(
-                n, ports[n], lean_service_argv(n, ports[n]), logs / f"bench-pvp-{n}.log"
-            )
-            for n in LEDGERS
-        }
+        self.fleet = Fleet.plan(state, server_url, list(LEDGERS), {n: free_port() for n in LEDGERS})
+        for sp in self.fleet.services:
+            sp.log_path = sp.log_path.with_name(f"bench-pvp-{sp.name}.log")
         if profile_dir is not None:
-            self.services["bridge"].argv = [
+            bridge = self.fleet.get("bridge")
+            bridge.argv = [
                 sys.executable, "-c", "from bridge.bench import serve_profiled_bridge as s; s()",
-                str(profile_dir), "--bind", self.services["bridge"].target,
+                str(profile_dir), "--bind", bridge.target,
             ]  # fmt: skip
-        self.env = {
-            **os.environ,
+        self.fleet.extra_env = {
             **{f"CORRIDOR_DATABASE_URL_{n.upper()}": u for n, u in self.urls.items()},
-            "CORRIDOR_NODES": f"CN={self.target('cn')},HK={self.target('hk')}",
-            "CORRIDOR_BRIDGE_TARGET": self.target("bridge"),
             # A closed-loop throughput bench keeps clients x batch payments in flight by design:
             # admission control (bridge/platform.py `_admit`) is measured by `bench contagion`.
             "CORRIDOR_PVP_MAX_QUEUED": os.environ.get("CORRIDOR_PVP_MAX_QUEUED", "100000"),
         }
 
+    @property
+    def services(self) -> dict[str, ServiceProcess]:
+        return {sp.name: sp for sp in self.fleet.services}
+
     def target(self, name: str) -> str:
-        return self.services[name].target
+        return self.fleet.get(name).target
 
     async def reset_databases(self) -> None:
         for url in self.urls.values():
@@ -106,24 +89,10 @@ class BenchFleet:
             await pg.drop_database(url)
 
     def start(self) -> None:
-        for s in self.services.values():
-            log = open(s.log_path, "ab")  # noqa: SIM115 - owned by the child
-            s.proc = subprocess.Popen(s.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                      start_new_session=True)  # fmt: skip
-        for s in self.services.values():
-            wait_healthy(s.target, 60, s.proc)
+        self.fleet.start()
 
     def stop(self) -> None:
-        for s in self.services.values():
-            if s.proc and s.proc.poll() is None:
-                s.proc.terminate()
-        for s in self.services.values():
-            if s.proc:
-                try:
-                    s.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    s.proc.kill()
-                    s.proc.wait()
+        self.fleet.stop(grace_s=30)
 
 
 # ----------------------------------------------------------------------------- seeding

@@ -21,10 +21,9 @@ from typing import Any
 
 import asyncpg
 
-from bridge.bench import lean_service_argv
 from corridor.bench import free_port
 from corridor.config import JURISDICTIONS
-from corridor.fleet import ServiceProcess, wait_healthy
+from corridor.fleet import ServiceProcess, service_argv, wait_healthy
 from corridor.server import channel
 from corridor.v1 import bridge_pb2, bridge_pb2_grpc, node_pb2, node_pb2_grpc
 
@@ -56,7 +55,7 @@ class ProcessCorridor:
         pc = cls(logs, dict(urls), env)
         for n in names:
             pc.services[n] = ServiceProcess(
-                n, ports[n], lean_service_argv(n, ports[n]), logs / f"{n}.log"
+                n, ports[n], service_argv(n, ports[n]), logs / f"{n}.log"
             )
         return pc
 
