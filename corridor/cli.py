@@ -1,10 +1,13 @@
 """`corridor`: run the corridor, simulate it, benchmark it, brief on it.
 
-  corridor up                 start every service as a local process (embedded PostgreSQL)
-  corridor simulate           run a scenario through the real services -> results + briefing
-  corridor check-invariants   verify every ledger: conservation, supply, floors, idempotency
-  corridor bench ledger       measure the ledger against a same-run baseline
+corridor up                start every service as a local process
+corridor simulate          a scenario through the real services -> results
+corridor check-invariants  verify every ledger (conservation, supply, ...)
+corridor bench ledger      the ledger against a same-run baseline
+
 Run any command with --help to learn its options.
+
+Security is on by default: mutual TLS on every hop and a signed, expiring credential on every call (certificates and keys are made on first use in .corridor/security; see `corridor certs`). `corridor --insecure COMMAND` (or CORRIDOR_INSECURE=1) is the explicit flag for plaintext.
 """
 
 from __future__ import annotations
@@ -35,6 +38,23 @@ bench_app = typer.Typer(
 eval_app = typer.Typer(help="Evaluations (detector quality on time-ordered data).")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
+
+
+@app.callback()
+def _root(
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Plaintext gRPC, no credentials: for this command and every service it starts "
+            "(same as CORRIDOR_INSECURE=1). The default is mTLS + signed credentials.",
+        ),
+    ] = False,
+) -> None:
+    if insecure:
+        os.environ["CORRIDOR_INSECURE"] = "1"
+
+
 console = Console(stderr=True)
 out = Console()
 
@@ -192,6 +212,24 @@ def _print_endpoints(endpoints: dict[str, str], logs: dict[str, str]) -> None:
     for name, target in endpoints.items():
         t.add_row(name, target, logs.get(name, ""))
     out.print(t)
+    _print_security()
+
+
+def _print_security() -> None:
+    """How to reach the services: the security mode and, when on, the grpcurl flags."""
+    from corridor.security.config import SecurityConfig
+
+    cfg = SecurityConfig.from_env()
+    if not cfg.enabled:
+        console.print("[yellow]security off[/] (--insecure): plaintext gRPC, no credentials")
+        return
+    d = cfg.require_directory()
+    console.print(
+        f"security: mTLS + signed credentials (mode {cfg.mode}); certificates in {d}\n"
+        f"[dim]grpcurl -cacert {d}/ca.pem -cert {d}/certs/client.pem -key {d}/certs/client.key "
+        '-H "authorization: Bearer $(corridor certs token --role admin --subject you)" '
+        "127.0.0.1:50051 list[/]"
+    )
 
 
 @app.command()

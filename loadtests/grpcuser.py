@@ -36,6 +36,7 @@ from corridor.config import JURISDICTIONS
 from corridor.errors import error_details
 from corridor.scenario.services import OPERATOR
 from corridor.security.credentials import metadata_for
+from corridor.security.transport import sync_channel
 from corridor.server import CHANNEL_OPTIONS
 from loadtests.stages import NEUTRAL_RAIL, pace
 
@@ -59,7 +60,7 @@ def channel_for(target: str) -> grpc.Channel:
     """One channel per target per process, shared by every user (HTTP/2 multiplexes them)."""
     ch = _CHANNELS.get(target)
     if ch is None:
-        ch = _CHANNELS[target] = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        ch = _CHANNELS[target] = sync_channel(target, options=CHANNEL_OPTIONS)
     return ch
 
 

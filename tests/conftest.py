@@ -1,5 +1,11 @@
 """Shared fixtures: a real PostgreSQL (embedded via pgserver, or CORRIDOR_DATABASE_URL) for the
-whole session, a fresh database per test, and real gRPC servers on port 0."""
+whole session, a fresh database per test, and real gRPC servers on port 0.
+
+Security: Corridor runs with mTLS + signed credentials by default. Tests of business behaviour
+(in-process servers called with `x-corridor-caller` headers) run with the explicit plaintext flag
+set here; tests of what a user runs (`corridor simulate`, `up`, the load generator, traces, the
+process-kill tests) take `default_security`, which removes the flag so those paths run exactly as
+a user's do; tests/security turns it on explicitly (its `secure` fixture)."""
 
 from __future__ import annotations
 
@@ -13,6 +19,29 @@ import pytest
 from corridor import pg
 
 _counter = itertools.count()
+
+os.environ["CORRIDOR_INSECURE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def security_dir() -> Path:
+    """One development PKI for the session (CA, certificates, issuer keys), outside the repo."""
+    from corridor.security.pki import ensure_dev_pki
+
+    d = Path(tempfile.mkdtemp(prefix="corridor-security-"))
+    ensure_dev_pki(d)
+    return d
+
+
+@pytest.fixture
+def default_security(monkeypatch: pytest.MonkeyPatch, security_dir: Path) -> Path:
+    """This test runs with Corridor's defaults: no plaintext flag, so mTLS + credentials."""
+    monkeypatch.delenv("CORRIDOR_INSECURE", raising=False)
+    monkeypatch.delenv("CORRIDOR_SECURE", raising=False)
+    for name in ("CORRIDOR_CREDENTIAL", "CORRIDOR_IDENTITY", "CORRIDOR_SERVICE_IDENTITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CORRIDOR_SECURITY_DIR", str(security_dir))
+    return security_dir
 
 
 @pytest.fixture(scope="session")

@@ -14,17 +14,18 @@ from concurrent import futures
 
 import grpc
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.propagate import inject
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.trace import set_span_in_context
 
 from corridor import pg
 from corridor.bench import free_port
 from corridor.fleet import Fleet
+from corridor.scenario.services import central_bank, liquidity_provider, operator
 from corridor.server import channel
 from corridor.v1 import bridge_pb2, bridge_pb2_grpc, node_pb2, node_pb2_grpc
 
@@ -33,7 +34,7 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self) -> None:
         self.spans: list[tuple[str, bytes, str, dict]] = []  # (service, trace id, name, attrs)
 
-    def Export(self, request, context):  # noqa: N802 - the OTLP contract
+    def Export(self, request, context):
         for rs in request.resource_spans:
             svc = next(
                 (a.value.string_value for a in rs.resource.attributes if a.key == "service.name"),
@@ -63,21 +64,27 @@ async def _setup(endpoints: dict[str, str]) -> tuple[str, str]:
         async with channel(endpoints[code.lower()]) as ch:
             cb, wl = node_pb2_grpc.CentralBankStub(ch), node_pb2_grpc.WalletsStub(ch)
             for op in ("bank-a", "lp-hk-1"):
-                await cb.RegisterOperator(node_pb2.RegisterOperatorRequest(operator_id=op))
+                await cb.RegisterOperator(node_pb2.RegisterOperatorRequest(operator_id=op),
+                                          metadata=central_bank(code))  # fmt: skip
                 await cb.Issue(node_pb2.IssueRequest(idempotency_key=f"i-{op}", operator_id=op,
-                                                     amount_minor=10**10, currency=cur))  # fmt: skip
+                                                     amount_minor=10**10, currency=cur),
+                               metadata=central_bank(code))  # fmt: skip
             w = await wl.OpenWallet(node_pb2.OpenWalletRequest(idempotency_key="w", operator_id="bank-a", kind=2,
-                                                               tier=1, holder_name="corp"))  # fmt: skip
+                                                               tier=1, holder_name="corp"),
+                                    metadata=operator(code))  # fmt: skip
             await wl.LoadWallet(node_pb2.LoadWalletRequest(idempotency_key="l", wallet_id=w.wallet_id,
-                                                           amount_minor=10**8, currency=cur))  # fmt: skip
+                                                           amount_minor=10**8, currency=cur),
+                                metadata=operator(code))  # fmt: skip
             wallets[code] = w.wallet_id
         async with channel(endpoints["bridge"]) as ch:
             await bridge_pb2_grpc.BridgeStub(ch).FundLiquidity(bridge_pb2.FundLiquidityRequest(
                 idempotency_key=f"f-{code}", liquidity_provider="lp-hk-1", jurisdiction=code,
-                amount_minor=10**9, currency=cur))  # fmt: skip
+                amount_minor=10**9, currency=cur), metadata=liquidity_provider("lp-hk-1"))  # fmt: skip
     return wallets["CN"], wallets["HK"]
 
 
+# Runs with Corridor's defaults (mTLS + credentials): the trace context rides beside the credential.
+@pytest.mark.usefixtures("default_security")
 def test_one_payment_is_one_trace_across_every_service(collector, make_db, pg_server_url, tmp_path):
     col, port = collector
     urls = {n: asyncio.run(make_db()) for n in ("cn", "hk", "bridge")}
@@ -89,6 +96,7 @@ def test_one_payment_is_one_trace_across_every_service(collector, make_db, pg_se
         "OTEL_EXPORTER_OTLP_INSECURE": "true",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
+    assert fleet.security.mode == "on"  # the default: no plaintext flag in this test
     fleet.start()
     try:
         payer, payee = asyncio.run(_setup(fleet.endpoints()))
@@ -107,7 +115,7 @@ def test_one_payment_is_one_trace_across_every_service(collector, make_db, pg_se
                         bridge_pb2.CrossBorderPayRequest(
                             idempotency_key="traced-1", payer_jurisdiction="CN", payer_wallet_id=payer,
                             payee_jurisdiction="HK", payee_wallet_id=payee, amount_minor=123_456, currency="CNY"),
-                        metadata=list(carrier.items()),
+                        metadata=[*operator("CN"), *carrier.items()],
                     )  # fmt: skip
                 assert r.status == bridge_pb2.PAYMENT_STATUS_SETTLED
                 return span.get_span_context().trace_id.to_bytes(16, "big")

@@ -38,15 +38,34 @@ DirOpt = Annotated[
 
 
 @certs_app.callback()
-def certs(ctx: typer.Context, directory: DirOpt = None) -> None:
+def certs(
+    ctx: typer.Context,
+    directory: DirOpt = None,
+    service_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--service-credentials",
+            help="Also write each service's own credential to credentials/<service>.jwt "
+            "(containers: infra/compose.yaml's `certs` job; `corridor up` needs none)",
+        ),
+    ] = False,
+    ttl_days: Annotated[
+        float, typer.Option(min=0.01, help="Lifetime of the service credentials in days")
+    ] = 30.0,
+) -> None:
     """Make the development CA, a certificate per service and the credential issuer's keys (only
-    what is missing), then list them. Services find them here when security is on."""
+    what is missing), then list them. Services find them here (security is on by default)."""
     if ctx.invoked_subcommand is not None:
         return
+    from corridor.config import SERVICE_PORTS
+    from corridor.security.fleet import write_service_credentials
     from corridor.security.pki import describe, ensure_dev_pki
 
     d = _dir(directory)
     made = ensure_dev_pki(d)
+    if service_credentials:
+        paths = write_service_credentials(d, SERVICE_PORTS, ttl_days * 86400)
+        made.append(f"{len(paths)} service credentials ({ttl_days:g} days)")
     t = Table(title=f"Corridor development PKI in {d}")
     for col in ("name", "subject", "valid until", "subject alternative names"):
         t.add_column(col)

@@ -1,6 +1,6 @@
 """Which protections a process runs with, read once from the environment.
 
-Two switches, usually on or off together:
+Two switches, on by default and usually on or off together:
 
 - **tls**: every gRPC hop is mutual TLS. Servers present a certificate of the dev CA made by
   `corridor certs` and require one from the caller; clients verify the server against the same CA.
@@ -9,9 +9,11 @@ Two switches, usually on or off together:
 
 Environment (a service started by the fleet inherits what the fleet decided):
 
-  CORRIDOR_INSECURE=1        the explicit plaintext flag: both off, whatever else says
+  CORRIDOR_INSECURE=1        the explicit plaintext flag (`corridor --insecure`): both off,
+                             whatever else says
   CORRIDOR_SECURE=1|tls|auth|0
-                             1/on/all = both, tls = transport only, auth = credentials only
+                             1/on/all = both (the default when unset), tls = transport only,
+                             auth = credentials only, 0 = off
   CORRIDOR_SECURITY_DIR      where the CA, certificates and credential keys live
                              [default: <state dir>/security, e.g. .corridor/security]
   CORRIDOR_SERVICE_IDENTITY  which certificate this process presents (cn, bridge, ...);
@@ -53,10 +55,13 @@ class SecurityConfig:
 
     def env(self) -> dict[str, str]:
         """What a child process needs to run with the same protections."""
+        # The parent decided: say it explicitly both ways, so an inherited CORRIDOR_INSECURE
+        # (which wins over CORRIDOR_SECURE) cannot silently flip a child to plaintext.
         if not self.enabled:
-            return {"CORRIDOR_SECURE": "0"}
+            return {"CORRIDOR_SECURE": "0", "CORRIDOR_INSECURE": "1"}
         return {
             "CORRIDOR_SECURE": {"on": "1"}.get(self.mode, self.mode),
+            "CORRIDOR_INSECURE": "0",
             "CORRIDOR_SECURITY_DIR": str(self.require_directory()),
         }
 
@@ -77,7 +82,7 @@ class SecurityConfig:
         raise ValueError(f"CORRIDOR_SECURE={mode!r}: expected 1, tls, auth or 0")
 
     @classmethod
-    def from_env(cls, default: str = "0") -> SecurityConfig:
+    def from_env(cls, default: str = "1") -> SecurityConfig:
         """The configuration the environment asks for; `default` applies when it says nothing."""
         directory = default_directory()
         identity = os.environ.get("CORRIDOR_SERVICE_IDENTITY", "")

@@ -224,16 +224,29 @@ def metadata_for(
     return md
 
 
+def _provisioned_credential() -> str:
+    """A container's service credential: <security dir>/credentials/<CORRIDOR_SERVICE_IDENTITY>.jwt,
+    written by `corridor certs --service-credentials` (infra/compose.yaml's `certs` job)."""
+    from corridor.security.pki import credential_path
+
+    name = os.environ.get("CORRIDOR_SERVICE_IDENTITY", "")
+    if not name:
+        return ""
+    path = credential_path(default_directory(), name)
+    return path.read_text().strip() if path.exists() else ""
+
+
 def process_credential() -> str:
     """This process's own credential, if it has one: CORRIDOR_CREDENTIAL (a token, set by the
-    fleet for each service) or CORRIDOR_IDENTITY=role:subject[@JURISDICTION] minted on demand
-    with the issuer key (tools, the simulator, load generators)."""
+    fleet for each service), CORRIDOR_IDENTITY=role:subject[@JURISDICTION] minted on demand
+    with the issuer key (tools, the simulator, load generators), or the credential file of
+    CORRIDOR_SERVICE_IDENTITY in the security directory (containers)."""
     token = os.environ.get("CORRIDOR_CREDENTIAL", "")
     if token:
         return token
     ident = os.environ.get("CORRIDOR_IDENTITY", "")
     if not ident:
-        return ""
+        return _provisioned_credential()
     who, _, jur = ident.partition("@")
     role, _, subject = who.partition(":")
     return bearer(role, subject or role, jur)

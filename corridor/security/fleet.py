@@ -5,11 +5,13 @@ certificate it presents and a service credential (it never sees the issuer's pri
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from corridor.config import JURISDICTIONS
 from corridor.security.credentials import issue
-from corridor.security.pki import ensure_dev_pki
+from corridor.security.pki import credential_path, ensure_dev_pki
 
 SERVICE_CREDENTIAL_TTL_S = 30 * 24 * 3600  # services cannot re-mint; a restart gets a fresh one
 
@@ -43,3 +45,20 @@ def service_env(fleet: Any, name: str) -> dict[str, str]:
             directory=cfg.require_directory(),
         )  # fmt: skip
     return env
+
+
+def write_service_credentials(
+    directory: Path, names: Iterable[str], ttl_s: float = SERVICE_CREDENTIAL_TTL_S
+) -> list[Path]:
+    """Each service's credential as a file (credentials/<name>.jwt), for deployments where no
+    fleet hands it over: a container with CORRIDOR_SERVICE_IDENTITY=<name> reads its own."""
+    written = []
+    for name in names:
+        role, subject, jur, wallets = service_identity(name)
+        path = credential_path(directory, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(issue(role, subject, jurisdiction=jur, wallets=wallets, ttl_s=ttl_s,
+                              directory=directory))  # fmt: skip
+        path.chmod(0o644)  # read by the container's non-root user
+        written.append(path)
+    return written

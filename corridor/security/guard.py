@@ -65,9 +65,11 @@ class ServerGuard:
     async def create(cls, config: SecurityConfig | None, servicers: Iterable[Any]) -> ServerGuard:
         cfg = config if config is not None else SecurityConfig.from_env()
         if cfg.enabled:
-            from corridor.security.pki import ensure_dev_pki
+            from corridor.security.pki import ensure_dev_pki, provisioned
 
-            ensure_dev_pki(cfg.require_directory(), [cfg.identity] if cfg.identity else [])
+            d = cfg.require_directory()
+            if not provisioned(d, cfg.identity, cfg.auth):
+                ensure_dev_pki(d, [cfg.identity] if cfg.identity else [])
         resources = discover(servicers)
         try:
             await resources.start()

@@ -42,6 +42,27 @@ def default_names() -> list[str]:
     return [*GENERIC, *SERVICE_PORTS]
 
 
+def host_aliases(name: str) -> list[str]:
+    """Other host names a service answers to: infra/compose.yaml and the k8s Services call the
+    central-bank nodes `cn-node`, `hk-node`, ... (TLS checks the name the client dialled)."""
+    from corridor.config import JURISDICTIONS
+
+    return [f"{name}-node"] if name.upper() in JURISDICTIONS else []
+
+
+def credential_path(directory: Path, name: str) -> Path:
+    """Where `corridor certs --service-credentials` leaves a service's own credential."""
+    return directory / "credentials" / f"{name}.jwt"
+
+
+def provisioned(directory: Path, identity: str, auth: bool) -> bool:
+    """Everything a service needs is already here (e.g. a read-only volume made by `corridor
+    certs` in a container): nothing to create, and the private CA/issuer keys need not be."""
+    pem, key = cert_path(directory, identity or "localhost")
+    needed = [directory / "ca.pem", pem, key] + ([directory / ISSUER_PUB] if auth else [])
+    return all(p.exists() for p in needed)
+
+
 def cert_path(directory: Path, name: str) -> tuple[Path, Path]:
     return directory / "certs" / f"{name}.pem", directory / "certs" / f"{name}.key"
 
@@ -117,6 +138,7 @@ def _make_cert(directory: Path, name: str) -> None:
     sans: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
         x509.DNSName(name),
+        *(x509.DNSName(alias) for alias in host_aliases(name)),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.UniformResourceIdentifier(f"spiffe://corridor.local/{name}"),
     ]

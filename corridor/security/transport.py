@@ -44,30 +44,32 @@ def _has_authorization(metadata: Any) -> bool:
     return any(k == "authorization" for k, _ in (metadata or ()))
 
 
-class ProcessCredentialInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
+def _with_process_credential(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
     """Adds `authorization: Bearer <this process's credential>` unless the call brought its own
     (`metadata_for(...)`). A process with no credential sends none: the server answers
     UNAUTHENTICATED, which is the point."""
+    if _has_authorization(details.metadata):
+        return details
+    token = process_credential()
+    if not token:
+        return details
+    md = grpc.aio.Metadata(*(details.metadata or ()))
+    md.add("authorization", f"Bearer {token}")
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, md, details.credentials, details.wait_for_ready
+    )
 
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        if _has_authorization(details.metadata):
-            return details
-        token = process_credential()
-        if not token:
-            return details
-        md = grpc.aio.Metadata(*(details.metadata or ()))
-        md.add("authorization", f"Bearer {token}")
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, md, details.credentials, details.wait_for_ready
-        )
 
+# Two classes, not one with both bases: grpc.aio files an interceptor under the *first* call type
+# it matches (an if/elif on isinstance), so a single class would never see streaming calls.
+class UnaryCredentialInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_with_process_credential(client_call_details), request)
 
+
+class StreamCredentialInterceptor(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_with_process_credential(client_call_details), request)
 
 
 def aio_channel(
@@ -76,8 +78,16 @@ def aio_channel(
     # Only a process with a credential of its own (a fleet-started service, CORRIDOR_IDENTITY)
     # gets the interceptor: Python aio interceptors cost ~30% of a bare unary call, and clients
     # that pass `metadata_for(...)` per call need none.
-    has_own = bool(os.environ.get("CORRIDOR_CREDENTIAL") or os.environ.get("CORRIDOR_IDENTITY"))
-    interceptors = [ProcessCredentialInterceptor()] if config.auth and has_own else None
+    has_own = bool(
+        os.environ.get("CORRIDOR_CREDENTIAL")
+        or os.environ.get("CORRIDOR_IDENTITY")
+        or (config.auth and os.environ.get("CORRIDOR_SERVICE_IDENTITY"))
+    )
+    interceptors = (
+        [UnaryCredentialInterceptor(), StreamCredentialInterceptor()]
+        if config.auth and has_own
+        else None
+    )
     if config.tls:
         return grpc.aio.secure_channel(
             target, channel_credentials(config), options=list(options), interceptors=interceptors

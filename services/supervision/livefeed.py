@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from corridor.server import CHANNEL_OPTIONS
+from corridor.server import CHANNEL_OPTIONS, channel
 from corridor.v1 import kyc_pb2, kyc_pb2_grpc, ledger_pb2, ledger_pb2_grpc, node_pb2, node_pb2_grpc
 from services.supervision.graph import FeedError, SupervisionStore
 from services.supervision.postings import (
@@ -58,7 +58,8 @@ MAX_PENDING_TIMES = 1_000_000  # business times of open two-phase transfers kept
 
 
 def feed_channel(target: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=FEED_CHANNEL_OPTIONS)
+    # mTLS and the supervision service's own credential when security is on (the default).
+    return channel(target, FEED_CHANNEL_OPTIONS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,7 @@ and the credentials of the actors that call it."""
 from __future__ import annotations
 
 import itertools
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 
 from corridor.config import ServiceSettings
 from corridor.security.credentials import metadata_for
-from corridor.security.pki import ensure_dev_pki
 from corridor.server import RunningServer, channel
 from corridor.v1 import ledger_pb2_grpc, node_pb2, node_pb2_grpc
 from services.centralbank.node import CentralBankNode
@@ -22,13 +20,6 @@ from services.centralbank.server import create_server
 from tests.ledger.audit import row_counts
 
 MONEY_TABLES = ("transfers", "accounts", "wallets", "operators", "kyc_identities", "node_audit")
-
-
-@pytest.fixture(scope="session")
-def security_dir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="corridor-security-"))
-    ensure_dev_pki(d)
-    yield d
 
 
 @pytest.fixture

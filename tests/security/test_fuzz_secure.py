@@ -33,7 +33,7 @@ def secure_world(pg_server_url: str):
     cfg = SecurityConfig.of_mode("1", d)
     # In one process every service shares one outgoing identity: the bridge's (what the bridge
     # and the nodes' recovery loops need).
-    env = {"CORRIDOR_SECURE": "1", "CORRIDOR_SECURITY_DIR": str(d),
+    env = {"CORRIDOR_SECURE": "1", "CORRIDOR_INSECURE": "0", "CORRIDOR_SECURITY_DIR": str(d),
            "CORRIDOR_CREDENTIAL": issue("bridge", "bridge", ttl_s=3600, directory=d)}  # fmt: skip
     w = ServiceWorld(pg_server_url, env).start()
 

@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from corridor.security.config import SecurityConfig
 from corridor.security.credentials import issue, metadata_for
 from corridor.server import channel
-from corridor.v1 import ledger_pb2, node_pb2
+from corridor.v1 import ledger_pb2, ledger_pb2_grpc, node_pb2, node_pb2_grpc
 from tests.security.conftest import (
     SecureNode,
     admin,
@@ -185,3 +185,23 @@ async def test_kyc_store_answers_supervision_only(secure_cn: SecureNode):
     got = await kyc.RevealHolder(req, metadata=metadata_for("supervision", "supervision"))
     assert got.holder_name == "Synthetic Holder"
     assert (await secure_cn.audit_actions()).count("reveal:denied") == 3
+
+
+async def test_a_service_credential_rides_on_unary_and_streaming_calls(
+    secure_cn: SecureNode, monkeypatch
+):
+    # A fleet-started service (here: supervision) carries its credential in CORRIDOR_CREDENTIAL
+    # and channel() attaches it to every call, streams included (supervision's posting feed is a
+    # server stream). Regression: one interceptor class with both bases saw only unary calls.
+    monkeypatch.setenv("CORRIDOR_CREDENTIAL", issue("supervision", "supervision"))
+    await secure_cn.setup(("bank-a",))  # one issuance: the feed has a posting to send
+    async with channel(secure_cn.target) as ch:
+        stub = ledger_pb2_grpc.LedgerStub(ch)
+        batches = [b async for b in stub.StreamPostings(ledger_pb2.StreamPostingsRequest())]
+        await node_pb2_grpc.CentralBankStub(ch).GetPolicy(node_pb2.GetPolicyRequest(), timeout=5)
+    assert batches, "the stream was refused or sent nothing"
+    monkeypatch.delenv("CORRIDOR_CREDENTIAL")
+    async with channel(secure_cn.target) as ch:
+        call = ledger_pb2_grpc.LedgerStub(ch).StreamPostings(ledger_pb2.StreamPostingsRequest())
+        code, _ = await status_of(call.read())
+    assert code == UNAUTH

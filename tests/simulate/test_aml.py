@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from tests.simulate.test_simulate import home, run_cli
+
+pytestmark = pytest.mark.usefixtures("default_security")  # what a user runs: mTLS + credentials
 
 __all__ = ["home"]
 

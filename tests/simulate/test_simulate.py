@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.usefixtures("default_security")  # what a user runs: mTLS + credentials
+
 CLI = [sys.executable, "-c", "from corridor.cli import main; main()"]
 
 

@@ -22,6 +22,8 @@ from corridor.sweep import (
 )
 from corridor.sweep.figures import is_excluded
 
+pytestmark = pytest.mark.usefixtures("default_security")  # what a user runs: mTLS + credentials
+
 PAYMENTS, DAYS, WALLETS = 200, 3, 100  # svb-2023's shocks all fall in its first three days
 
 
