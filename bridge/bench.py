@@ -37,9 +37,10 @@ from typing import Any
 from rich.console import Console
 
 from corridor import pg
-from corridor.bench import baseline_commit_tps, closed_loop, free_port, percentile
+from corridor.bench import baseline_commit_tps, closed_loop, free_port, percentile, security_mode
 from corridor.config import JURISDICTIONS
 from corridor.fleet import Fleet, ServiceProcess
+from corridor.scenario.services import central_bank, liquidity_provider, operator
 from corridor.server import channel
 from corridor.v1 import bridge_pb2, bridge_pb2_grpc, ledger_pb2, node_pb2, node_pb2_grpc
 
@@ -117,12 +118,16 @@ async def seed(fleet: BenchFleet, wallets_per_node: int) -> dict[str, list[str]]
         async with channel(fleet.target(code.lower())) as ch:
             cb, wl = node_pb2_grpc.CentralBankStub(ch), node_pb2_grpc.WalletsStub(ch)
             for op in ("bank-a", *LPS):
-                await cb.RegisterOperator(node_pb2.RegisterOperatorRequest(operator_id=op))
+                await cb.RegisterOperator(node_pb2.RegisterOperatorRequest(operator_id=op),
+                                          metadata=central_bank(code))  # fmt: skip
                 await cb.Issue(node_pb2.IssueRequest(idempotency_key=f"iss-{op}", operator_id=op,
-                                                     amount_minor=4 * LP_FUNDING_MINOR, currency=cur))  # fmt: skip
+                                                     amount_minor=4 * LP_FUNDING_MINOR, currency=cur),
+                               metadata=central_bank(code))  # fmt: skip
+            md = operator(code)
             opened = await _gather_limited([
-                lambda i=i, wl=wl: wl.OpenWallet(node_pb2.OpenWalletRequest(
-                    idempotency_key=f"bw{i}", operator_id="bank-a", kind=2, tier=1, holder_name=f"bench {i}"))
+                lambda i=i, wl=wl, md=md: wl.OpenWallet(node_pb2.OpenWalletRequest(
+                    idempotency_key=f"bw{i}", operator_id="bank-a", kind=2, tier=1, holder_name=f"bench {i}"),
+                    metadata=md)
                 for i in range(wallets_per_node + 1)
             ])  # fmt: skip
             treasury, *rest = (w.wallet_id for w in opened)
@@ -130,13 +135,13 @@ async def seed(fleet: BenchFleet, wallets_per_node: int) -> dict[str, list[str]]
             if code == "CN":
                 await wl.LoadWallet(node_pb2.LoadWalletRequest(
                     idempotency_key="treasury", wallet_id=treasury,
-                    amount_minor=WALLET_FUNDING_MINOR * wallets_per_node, currency=cur))  # fmt: skip
+                    amount_minor=WALLET_FUNDING_MINOR * wallets_per_node, currency=cur), metadata=operator(code))  # fmt: skip
                 for start in range(0, len(rest), 5_000):
                     resp = await wl.PayBatch(node_pb2.PayBatchRequest(payments=[
                         node_pb2.PayRequest(idempotency_key=f"fund-{w}", from_wallet_id=treasury, to_wallet_id=w,
                                             amount_minor=WALLET_FUNDING_MINOR, currency=cur)
                         for w in rest[start : start + 5_000]
-                    ]))  # fmt: skip
+                    ]), metadata=operator(code))  # fmt: skip
                     assert all(r.code == ledger_pb2.OK for r in resp.results), (
                         "funding the bench wallets failed"
                     )
@@ -146,7 +151,8 @@ async def seed(fleet: BenchFleet, wallets_per_node: int) -> dict[str, list[str]]
             for lp in LPS:
                 await br.FundLiquidity(bridge_pb2.FundLiquidityRequest(
                     idempotency_key=f"bench-{lp}-{code}", liquidity_provider=lp, jurisdiction=code,
-                    amount_minor=LP_FUNDING_MINOR, currency=JURISDICTIONS[code].currency))  # fmt: skip
+                    amount_minor=LP_FUNDING_MINOR, currency=JURISDICTIONS[code].currency),
+                    metadata=liquidity_provider(lp))  # fmt: skip
     return wallets
 
 
@@ -295,11 +301,12 @@ async def load_phases(fleet: BenchFleet, wallets: dict[str, list[str]], seconds:
                       batch_size: int, clients: int, meter: CpuMeter) -> dict[str, Any]:  # fmt: skip
     source = PaymentSource(wallets)
     refused: dict[str, int] = {}
+    payer = operator("CN,HK")  # bank-a pays for its holders (credential minted once, cached)
     async with channel(fleet.target("bridge")) as ch:
         br = bridge_pb2_grpc.BridgeStub(ch)
 
         async def send(n: int) -> int:
-            resp = await br.CrossBorderPayBatch(source.batch(n), timeout=120)
+            resp = await br.CrossBorderPayBatch(source.batch(n), timeout=120, metadata=payer)
             ok = 0
             for r in resp.receipts:
                 if r.status == bridge_pb2.PAYMENT_STATUS_SETTLED:
@@ -368,7 +375,7 @@ def run_pvp_bench(
         asyncio.run(fleet.drop_databases())
     rate = r["rate"]
     out: dict[str, Any] = {
-        "title": f"corridor bench pvp ({os.cpu_count()} cores, {seconds:g}s per phase, "
+        "title": f"corridor bench pvp ({os.cpu_count()} cores, security {security_mode()}, {seconds:g}s per phase, "
         f"batch {batch_size}, {clients} clients, CN->HK, 5 legs on 3 ledgers per payment)",
         "pvp_per_s": round(rate, 1),
         "p50_ms": round(percentile(r["lat"], 50), 3),

@@ -184,7 +184,9 @@ def run_ledger_bench(
     state: Path, seconds: float, batch_size: int, clients: int, console: Console
 ) -> dict[str, Any]:
     from corridor.fleet import ServiceProcess, wait_healthy
+    from corridor.security.credentials import act_as
 
+    act_as("admin", "bench")  # raw ledger transfers: an operations identity (authz.RULES)
     server = pg.server_url(state)
     bench_url = pg.with_database(server, "corridor_bench_ledger")
     base_url = pg.with_database(server, "corridor_bench_baseline")
@@ -229,6 +231,13 @@ def run_ledger_bench(
         "batch_vs_baseline": round(batch_tps / base_tps, 2) if base_tps else 0.0,
         "unary_vs_echo": round(unary_tps / echo_rps, 3) if echo_rps else 0.0,
     }
+
+
+def security_mode() -> str:
+    """What the bench ran with (`on` = mTLS + credentials, the default; `off` = --insecure)."""
+    from corridor.security.config import SecurityConfig
+
+    return SecurityConfig.from_env().mode
 
 
 def serve_bench_ledger() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corridor import pg
-from corridor.bench import baseline_commit_tps, closed_loop, free_port, percentile
+from corridor.bench import baseline_commit_tps, closed_loop, free_port, percentile, security_mode
 from corridor.server import channel
 from corridor.v1 import vouchers_pb2 as pb
 from corridor.v1 import vouchers_pb2_grpc
@@ -162,7 +162,9 @@ async def bench_vouchers(seconds: float, state: Path | None = None) -> dict[str,
     """Run every phase and return the figures (the CLI prints the JSON as its last line)."""
     from corridor.config import state_dir
     from corridor.fleet import wait_healthy
+    from corridor.security.credentials import act_as
 
+    act_as("admin", "bench")  # deposits, programs and redemptions as an operations identity
     state = state or state_dir()
     server = pg.server_url(state)
     base_tps, _ = await baseline_commit_tps(
@@ -184,7 +186,8 @@ async def bench_vouchers(seconds: float, state: Path | None = None) -> dict[str,
     await pg.drop_database(url)
     rate = figures["redemptions_per_s"]
     return {
-        "title": f"corridor bench vouchers ({os.cpu_count()} cores, {seconds:g}s per phase, "
+        "title": f"corridor bench vouchers ({os.cpu_count()} cores, security {security_mode()}, "
+        f"{seconds:g}s per phase, "
         f"batch {BATCH} x {BATCH_CLIENTS} clients, {PROGRAMS} programs)",
         **figures,
         "condition_evals_per_s": round(evals, 1),
