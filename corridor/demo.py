@@ -18,38 +18,45 @@ from corridor import pg
 from corridor.config import JURISDICTIONS
 from corridor.fleet import Fleet
 from corridor.money import format_minor
+from corridor.scenario.services import central_bank, operator
 from corridor.server import channel
 from corridor.v1 import node_pb2, node_pb2_grpc
 
 
 async def walk_through(endpoints: dict[str, str], out: Console) -> list[tuple[str, str, int]]:
-    """Issue to an operator on every node, open wallets, pay; returns (node, wallet, balance) rows."""
+    """Issue to an operator on every node, open wallets, pay; returns (node, wallet, balance) rows.
+    Each step is done by the actor allowed to do it: the central bank registers its operator and
+    issues; operator bank-a opens wallets and pays for its holders (signed credentials)."""
     rows: list[tuple[str, str, int]] = []
     for code, j in JURISDICTIONS.items():
+        cb_md, op_md = central_bank(code), operator(code)
         async with channel(endpoints[code.lower()]) as ch:
             cb = node_pb2_grpc.CentralBankStub(ch)
             wl = node_pb2_grpc.WalletsStub(ch)
             await cb.RegisterOperator(
-                node_pb2.RegisterOperatorRequest(operator_id="bank-a", name="Operator A")
+                node_pb2.RegisterOperatorRequest(operator_id="bank-a", name="Operator A"),
+                metadata=cb_md,
             )
             await cb.Issue(node_pb2.IssueRequest(idempotency_key="demo-issue", operator_id="bank-a",
-                                                 amount_minor=100_000_000, currency=j.currency))  # fmt: skip
+                                                 amount_minor=100_000_000, currency=j.currency),
+                           metadata=cb_md)  # fmt: skip
             wallets = []
             for who, tier in (("alice", 2), ("bob", 3), ("shop", 1)):
                 w = await wl.OpenWallet(node_pb2.OpenWalletRequest(
                     idempotency_key=f"demo-{who}", operator_id="bank-a", kind=3 if who == "shop" else 1,
-                    tier=tier, holder_name=f"{who} ({code})"))  # fmt: skip
+                    tier=tier, holder_name=f"{who} ({code})"), metadata=op_md)  # fmt: skip
                 wallets.append(w.wallet_id)
             await wl.LoadWallet(node_pb2.LoadWalletRequest(idempotency_key="demo-load", wallet_id=wallets[0],
-                                                           amount_minor=1_000_000, currency=j.currency))  # fmt: skip
+                                                           amount_minor=1_000_000, currency=j.currency),
+                                metadata=op_md)  # fmt: skip
             await wl.PayBatch(node_pb2.PayBatchRequest(payments=[
                 node_pb2.PayRequest(idempotency_key="demo-p1", from_wallet_id=wallets[0], to_wallet_id=wallets[1],
                                     amount_minor=250_000, currency=j.currency),
                 node_pb2.PayRequest(idempotency_key="demo-p2", from_wallet_id=wallets[1], to_wallet_id=wallets[2],
                                     amount_minor=120_000, currency=j.currency, kind="merchant"),
-            ]))  # fmt: skip
+            ]), metadata=op_md)  # fmt: skip
             for w in wallets:
-                view = await wl.GetWallet(node_pb2.GetWalletRequest(wallet_id=w))
+                view = await wl.GetWallet(node_pb2.GetWalletRequest(wallet_id=w), metadata=op_md)
                 rows.append((code, w, view.balance.posted_minor))
     return rows
 
@@ -65,6 +72,9 @@ def run_demo(state: Path, console: Console, out: Console) -> int:
     fleet = Fleet.plan(state, url, names)
     with console.status("starting the central-bank nodes as local processes..."):
         fleet.start()
+    console.print(
+        f"security: {fleet.security.mode} (mTLS + signed credentials unless `corridor --insecure`)"
+    )
     try:
         rows = asyncio.run(walk_through(fleet.endpoints(), out))
     finally:
