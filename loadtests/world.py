@@ -135,6 +135,7 @@ async def prepare_world(
 async def prepare_vouchers(target: str, tag: str, programs: int = VOUCHER_PROGRAMS) -> VoucherWorld:
     """A funder's deposit and consumption-voucher programs (groceries and restaurants in
     Shenzhen, a year to run)."""
+    from corridor.scenario.services import simulator
     from corridor.server import channel
     from corridor.v1 import vouchers_pb2 as pb
     from corridor.v1 import vouchers_pb2_grpc
@@ -146,7 +147,8 @@ async def prepare_vouchers(target: str, tag: str, programs: int = VOUCHER_PROGRA
     async with channel(target) as ch:
         stub = vouchers_pb2_grpc.VouchersStub(ch)
         await stub.Deposit(pb.VoucherDepositRequest(
-            idempotency_key=f"{tag}-deposit", funder_id=funder, amount_minor=10**15, currency="CNY"))  # fmt: skip
+            idempotency_key=f"{tag}-deposit", funder_id=funder, amount_minor=10**15, currency="CNY"),
+            metadata=simulator())  # fmt: skip
         ids = [f"{tag}-voucher-{i}" for i in range(programs)]
         for pid in ids:
             await stub.IssueProgram(pb.IssueProgramRequest(
@@ -156,7 +158,7 @@ async def prepare_vouchers(target: str, tag: str, programs: int = VOUCHER_PROGRA
                                           per_payment_cap_minor=100_000),
                 consumption_voucher=pb.ConsumptionVoucherParams(
                     merchant_categories=list(VOUCHER_CATEGORIES), regions=[VOUCHER_REGION[:4]]),
-            ))  # fmt: skip
+            ), metadata=simulator())  # fmt: skip
     return VoucherWorld(target, "CNY", ids)
 
 
@@ -167,6 +169,7 @@ async def prepare_stablecoin(
     episode's clock is first moved to the next bank-open hour (it only moves forward)."""
     import grpc
 
+    from corridor.scenario.services import simulator
     from corridor.server import channel
     from corridor.v1 import stablecoin_pb2 as pb
     from corridor.v1 import stablecoin_pb2_grpc
@@ -174,18 +177,22 @@ async def prepare_stablecoin(
     names = [f"{tag}-arb-{i}" for i in range(owners)]
     async with channel(target) as ch:
         stub = stablecoin_pb2_grpc.StablecoinRailStub(ch)
-        market = await stub.GetMarket(pb.StablecoinGetMarketRequest())
+        md = simulator()  # the episode's clock and the direct counterparties' mints
+        market = await stub.GetMarket(pb.StablecoinGetMarketRequest(), metadata=md)
         for _ in range(7 * 24):
             if market.bank_open:
                 break
             market = (
-                await stub.Advance(pb.StablecoinAdvanceRequest(to_s=market.now_s + 3600))
+                await stub.Advance(
+                    pb.StablecoinAdvanceRequest(to_s=market.now_s + 3600), metadata=md
+                )
             ).market
         minted = []
         for name in names:
             try:
                 await stub.Mint(pb.StablecoinMintRequest(
-                    idempotency_key=f"{name}-mint", owner=name, amount_minor=STABLECOIN_MINT_MINOR))  # fmt: skip
+                    idempotency_key=f"{name}-mint", owner=name, amount_minor=STABLECOIN_MINT_MINOR),
+                    metadata=md)  # fmt: skip
             except grpc.aio.AioRpcError as exc:
                 if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
                     raise
