@@ -33,15 +33,20 @@ def security_dir() -> Path:
     return d
 
 
-@pytest.fixture
-def default_security(monkeypatch: pytest.MonkeyPatch, security_dir: Path) -> Path:
-    """This test runs with Corridor's defaults: no plaintext flag, so mTLS + credentials."""
-    monkeypatch.delenv("CORRIDOR_INSECURE", raising=False)
-    monkeypatch.delenv("CORRIDOR_SECURE", raising=False)
-    for name in ("CORRIDOR_CREDENTIAL", "CORRIDOR_IDENTITY", "CORRIDOR_SERVICE_IDENTITY"):
+def use_default_security(monkeypatch: pytest.MonkeyPatch, security_dir: Path) -> Path:
+    """Corridor's defaults for this process and what it starts: no plaintext flag, so mTLS +
+    credentials (certificates from the session's PKI)."""
+    for name in ("CORRIDOR_INSECURE", "CORRIDOR_SECURE", "CORRIDOR_CREDENTIAL",
+                 "CORRIDOR_IDENTITY", "CORRIDOR_SERVICE_IDENTITY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CORRIDOR_SECURITY_DIR", str(security_dir))
     return security_dir
+
+
+@pytest.fixture
+def default_security(monkeypatch: pytest.MonkeyPatch, security_dir: Path) -> Path:
+    """This test runs with Corridor's defaults: no plaintext flag, so mTLS + credentials."""
+    return use_default_security(monkeypatch, security_dir)
 
 
 @pytest.fixture(scope="session")
