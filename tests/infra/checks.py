@@ -41,7 +41,7 @@ K8S_DIR = INFRA_DIR / "k8s"
 COMPOSE_FILE = INFRA_DIR / "compose.yaml"
 COLLECTOR_CONFIG = INFRA_DIR / "otel-collector.yaml"
 DOCKERFILE = INFRA_DIR / "Dockerfile"
-OVERLAYS = ("local", "observability", "loadtest", "sweep", "distributed-sql")
+OVERLAYS = ("local", "observability", "loadtest", "sweep", "distributed-sql", "plaintext")
 NAMESPACE = "corridor"
 CORRIDOR_IMAGE = "corridor:latest"
 # grpc probes are GA since 1.27; 1.30 is the oldest release we claim to support.
@@ -168,12 +168,27 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
+_INTERPOLATION = re.compile(r"^\$\{(\w+)(?::?-([^}]*))?\}$")
+
+
+def compose_value(value: str) -> str:
+    """A value as compose runs it when the shell sets nothing: `${NAME:-default}` is the
+    default (`${NAME}` alone is empty). Other values are taken as they are."""
+    match = _INTERPOLATION.match(value)
+    if match is None:
+        return value
+    return match.group(2) or ""
+
+
 def compose_environment(service: dict[str, Any]) -> dict[str, str]:
     environment = service.get("environment") or {}
     if isinstance(environment, list):
         pairs = (item.split("=", 1) for item in environment)
-        return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
-    return {str(key): "" if value is None else str(value) for key, value in environment.items()}
+        return {pair[0]: compose_value(pair[1]) if len(pair) > 1 else "" for pair in pairs}
+    return {
+        str(key): "" if value is None else compose_value(str(value))
+        for key, value in environment.items()
+    }
 
 
 def dockerfile_entrypoint(dockerfile: Path = DOCKERFILE) -> list[str]:
@@ -225,10 +240,13 @@ def compose_problems(document: dict[str, Any], base_dir: Path = INFRA_DIR) -> Pr
     problems: Problems = []
     services: dict[str, dict[str, Any]] = document.get("services", {})
     entrypoint = dockerfile_entrypoint()
+    jobs = certificate_jobs(services, entrypoint)
+    problems += _compose_security_problems(services, jobs, entrypoint)
     for name, service in services.items():
         problems += _compose_hardening_problems(name, service)
         problems += _compose_dependency_problems(name, service, services)
-        problems += _compose_healthcheck_problems(name, service, entrypoint)
+        if name not in jobs:
+            problems += _compose_healthcheck_problems(name, service, entrypoint)
         problems += _compose_mount_problems(name, service, base_dir)
         image = str(service.get("image", ""))
         if image != CORRIDOR_IMAGE and not _is_pinned(image):
@@ -306,6 +324,183 @@ def _is_pinned(image: str) -> bool:
     if "@sha256:" in image:
         return True
     return ":" in last and not last.endswith(":latest")
+
+
+# ---------------------------------------------------------------------------------------
+# Security: mTLS + signed credentials by default, plaintext only as the explicit flag
+#
+# corridor/security/config.py reads CORRIDOR_INSECURE=1 (the explicit plaintext flag, wins),
+# CORRIDOR_SECURE (default on), CORRIDOR_SECURITY_DIR and CORRIDOR_SERVICE_IDENTITY. A
+# container finds everything in CORRIDOR_SECURITY_DIR, made beforehand by `corridor certs
+# --service-credentials` (corridor/security/pki.py: ca.pem, certs/<name>.pem|.key,
+# credential-issuer.pub|.key, credentials/<name>.jwt) and mounted read-only.
+
+_ON = frozenset({"1", "on", "all", "true", "yes"})
+HEALTH_CHECK_SCRIPT = "/app/infra/grpc_health_check.py"
+
+
+def explicitly_plaintext(environment: dict[str, str | None]) -> bool:
+    return (environment.get("CORRIDOR_INSECURE") or "").strip().lower() in _ON
+
+
+def speaks_grpc(argv: list[str], environment: dict[str, str | None]) -> bool:
+    """A Corridor server (it binds a port) or a client of the services (it is told where
+    the nodes are): both are parties to mTLS. Dask and the certificate job are neither."""
+    return bind_port(argv) is not None or "CORRIDOR_NODES" in environment
+
+
+def service_ports() -> dict[str, int]:
+    """Identity -> port of every Corridor service (corridor/config.py, the source of truth)."""
+    from corridor.config import SERVICE_PORTS
+
+    return dict(SERVICE_PORTS)
+
+
+def security_setting_problems(
+    where: str, environment: dict[str, str | None], served_port: int | None
+) -> Problems:
+    """Security on (or the explicit plaintext flag), a security directory, and a server
+    presenting the certificate of the service it is."""
+    if explicitly_plaintext(environment):
+        return []
+    problems: Problems = []
+    mode = environment.get("CORRIDOR_SECURE")
+    if mode is not None and mode.strip().lower() not in _ON:
+        problems.append(
+            f"{where}: CORRIDOR_SECURE={mode!r} turns mTLS or credentials off; plaintext "
+            "must be the explicit CORRIDOR_INSECURE=1"
+        )
+    if not environment.get("CORRIDOR_SECURITY_DIR"):
+        problems.append(f"{where}: security is on but CORRIDOR_SECURITY_DIR is not set")
+    if served_port is not None:
+        identity = environment.get("CORRIDOR_SERVICE_IDENTITY") or ""
+        expected = [name for name, port in service_ports().items() if port == served_port]
+        if identity not in expected:
+            problems.append(
+                f"{where}: serves port {served_port} but CORRIDOR_SERVICE_IDENTITY is "
+                f"{identity!r}; it must present the certificate of {expected}"
+            )
+    return problems
+
+
+def needed_security_files(identity: str, server: bool) -> set[str]:
+    """What a container reads from its security directory. A server: the CA, its own pair,
+    the issuer's public key (to verify callers) and its own credential. A client without a
+    service identity (Locust): the CA, the generic `client` pair and the issuer's private
+    key, because it mints each simulated user's credential."""
+    name = identity or "client"
+    files = {"ca.pem", f"certs/{name}.pem", f"certs/{name}.key"}
+    if server:
+        return files | {"credential-issuer.pub", f"credentials/{name}.jwt"}
+    return files | {"credential-issuer.key"}
+
+
+def forbidden_security_files(identity: str, server: bool, files: set[str]) -> set[str]:
+    """Keys a container must not be able to read: the CA's (it would sign any certificate),
+    the issuer's on a server (it would mint any credential), another identity's pair."""
+    name = identity or "client"
+    forbidden = {"ca.key"} | ({"credential-issuer.key"} if server else set())
+    for path in files:
+        folder, _, file = path.partition("/")
+        if folder in ("certs", "credentials") and file.rsplit(".", 1)[0] != name:
+            forbidden.add(path)
+    return forbidden & files
+
+
+def _compose_volume(entry: Any) -> tuple[str, str, bool]:
+    """(source, target, read-only) of a compose volume, short or long syntax."""
+    if isinstance(entry, dict):
+        return (
+            str(entry.get("source", "")),
+            str(entry.get("target", "")),
+            bool(entry.get("read_only", False)),
+        )
+    parts = str(entry).split(":")
+    if len(parts) == 1:
+        return "", parts[0], False
+    options = parts[2].split(",") if len(parts) > 2 else []
+    return parts[0], parts[1], "ro" in options
+
+
+def certificate_jobs(services: dict[str, dict[str, Any]], image_entrypoint: list[str]) -> set[str]:
+    """Services that run `corridor certs` once and exit (compose's `certs`)."""
+    return {
+        name
+        for name, service in services.items()
+        if compose_argv(service, image_entrypoint)[:2] == ["corridor", "certs"]
+    }
+
+
+def _option(argv: list[str], flag: str) -> str | None:
+    return argv[argv.index(flag) + 1] if flag in argv and argv.index(flag) + 1 < len(argv) else None
+
+
+def _compose_job_problems(name: str, service: dict[str, Any], argv: list[str]) -> Problems:
+    where = f"services.{name}"
+    problems: Problems = []
+    if "--service-credentials" not in argv:
+        problems.append(
+            f"{where}: must pass --service-credentials (each container reads "
+            "credentials/<identity>.jwt; none can mint its own)"
+        )
+    directory = _option(argv, "--dir")
+    writable = [
+        source
+        for source, target, read_only in map(_compose_volume, service.get("volumes", []))
+        if target == directory and source and not read_only
+    ]
+    if directory is None or not writable:
+        problems.append(f"{where}: must write --dir into a writable volume mounted there")
+    # Restarted after it exits, the job never counts as completed and nothing starts.
+    if str(service.get("restart", "no")) not in ("no", "on-failure"):
+        problems.append(f'{where}: a one-shot job needs restart "no", not {service["restart"]!r}')
+    return problems
+
+
+def _compose_security_problems(
+    services: dict[str, dict[str, Any]], jobs: set[str], image_entrypoint: list[str]
+) -> Problems:
+    problems: Problems = []
+    job_volumes: dict[str, str] = {}  # volume -> job that writes it
+    for job in sorted(jobs):
+        argv = compose_argv(services[job], image_entrypoint)
+        problems += _compose_job_problems(job, services[job], argv)
+        for source, target, _ in map(_compose_volume, services[job].get("volumes", [])):
+            if target == _option(argv, "--dir"):
+                job_volumes[source] = job
+    for name, service in services.items():
+        if name in jobs or service.get("image") != CORRIDOR_IMAGE:
+            continue
+        environment: dict[str, str | None] = dict(compose_environment(service))
+        argv = compose_argv(service, image_entrypoint)
+        if not speaks_grpc(argv, environment):
+            continue
+        where = f"services.{name}"
+        problems += security_setting_problems(where, environment, bind_port(argv))
+        directory = environment.get("CORRIDOR_SECURITY_DIR")
+        if explicitly_plaintext(environment) or not directory:
+            continue
+        mounts = [m for m in map(_compose_volume, service.get("volumes", [])) if m[1] == directory]
+        if not mounts:
+            problems.append(
+                f"{where}: mounts nothing at CORRIDOR_SECURITY_DIR {directory}: it needs the "
+                "certificate job's volume, read-only"
+            )
+            continue
+        source, _, read_only = mounts[0]
+        if not read_only:
+            problems.append(f"{where}: the security volume must be mounted read-only (:ro)")
+        job = job_volumes.get(source)
+        if job is None:
+            problems.append(f"{where}: volume {source!r} is not written by a `corridor certs` job")
+            continue
+        depends_on = service.get("depends_on") or {}
+        condition = depends_on.get(job, {}).get("condition") if isinstance(depends_on, dict) else ""
+        if condition != "service_completed_successfully":
+            problems.append(
+                f"{where}: must wait for {job!r} with condition service_completed_successfully"
+            )
+    return problems
 
 
 # ---------------------------------------------------------------------------------------
@@ -454,7 +649,11 @@ def workload_problems(build: KubernetesBuild, image_entrypoint: list[str]) -> Pr
         problems += _selector_problems(name, workload)
         problems += _reference_problems(name, workload, build)
         for container in pod_spec(workload)["containers"]:
-            problems += _probe_problems(name, container, image_entrypoint)
+            environment = container_env(container, build)
+            problems += _probe_problems(name, container, image_entrypoint, environment)
+            problems += _kubernetes_security_problems(
+                name, workload, container, image_entrypoint, environment
+            )
             problems += _container_hardening_problems(name, workload, container)
             problems += _resource_problems(name, container)
     problems += _service_problems(build)
@@ -525,7 +724,40 @@ def _probe_port(probe: dict[str, Any]) -> tuple[str, Any]:
     return ("exec", None) if "exec" in probe else ("none", None)
 
 
-def _probe_problems(name: str, container: dict[str, Any], image_entrypoint: list[str]) -> Problems:
+def _health_probe_problem(
+    where: str,
+    probe_name: str,
+    probe: dict[str, Any],
+    served_port: int,
+    ports: dict[str | int, int],
+    environment: dict[str, str | None],
+) -> str | None:
+    """A Corridor gRPC server is probed with the gRPC health protocol on its bind port: by
+    infra/grpc_health_check.py (exec), which speaks the pod's mTLS; the kubelet's own grpc
+    probe cannot present a client certificate, so it fits only an explicitly plaintext pod."""
+    handler, port = _probe_port(probe)
+    if handler == "exec":
+        command = [str(part) for part in probe["exec"].get("command", [])]
+        if HEALTH_CHECK_SCRIPT in command and command[-1].endswith(f":{served_port}"):
+            # An exec probe starts a Python interpreter: the kubelet's 1 s default timeout
+            # fails it on a busy node, and a failed liveness probe restarts the writer.
+            if probe.get("timeoutSeconds", 1) < 3:
+                return f"{where}: {probe_name} runs Python; give it timeoutSeconds >= 3"
+            return None
+    if handler == "grpc" and ports.get(port) == served_port and explicitly_plaintext(environment):
+        return None
+    return (
+        f"{where}: {probe_name} must run {HEALTH_CHECK_SCRIPT} on its bind port {served_port} "
+        f"(the kubelet's grpc probe cannot present a client certificate), not {handler} {port!r}"
+    )
+
+
+def _probe_problems(
+    name: str,
+    container: dict[str, Any],
+    image_entrypoint: list[str],
+    environment: dict[str, str | None],
+) -> Problems:
     if name in PROBE_EXEMPT_WORKLOADS:
         return []
     problems: Problems = []
@@ -542,14 +774,80 @@ def _probe_problems(name: str, container: dict[str, Any], image_entrypoint: list
             problems.append(
                 f"{name}/{container['name']}: {probe_name} port {port!r} is not a container port"
             )
-        # A Corridor gRPC server is probed with the gRPC health protocol on its bind port.
-        if served_port is not None and (handler, ports.get(port)) != ("grpc", served_port):
-            problems.append(
-                f"{name}/{container['name']}: {probe_name} must be a grpc probe on port "
-                f"{served_port}, not {handler} {port!r}"
+        if served_port is not None:
+            where = f"{name}/{container['name']}"
+            problem = _health_probe_problem(
+                where, probe_name, probe, served_port, ports, environment
             )
+            problems += [problem] if problem else []
     if served_port is not None and served_port not in ports.values():
         problems.append(f"{name}: binds {served_port} but declares no such containerPort")
+    return problems
+
+
+def _secret_volume_files(volume: dict[str, Any]) -> tuple[set[str], int] | None:
+    """(paths the pod sees, default file mode) of a Secret or projected-Secrets volume whose
+    keys are all listed (`items`); None for anything else (a Secret without items shows every
+    key it holds, so what the pod may read cannot be known here)."""
+    if "secret" in volume:
+        sources, mode = [{"secret": volume["secret"]}], volume["secret"].get("defaultMode", 0o644)
+    elif "projected" in volume:
+        sources, mode = (
+            volume["projected"]["sources"],
+            volume["projected"].get("defaultMode", 0o644),
+        )
+    else:
+        return None
+    files: set[str] = set()
+    for source in sources:
+        if "secret" not in source or not source["secret"].get("items"):
+            return None
+        files |= {item["path"] for item in source["secret"]["items"]}
+    return files, mode
+
+
+def _kubernetes_security_problems(
+    name: str,
+    workload: Manifest,
+    container: dict[str, Any],
+    image_entrypoint: list[str],
+    environment: dict[str, str | None],
+) -> Problems:
+    """mTLS unless explicitly plaintext; the security directory a read-only Secret mount
+    holding exactly what this container needs and no key it must not hold."""
+    argv = container_argv(container, image_entrypoint)
+    if container.get("image") != CORRIDOR_IMAGE or not speaks_grpc(argv, environment):
+        return []
+    where = f"{name}/{container['name']}"
+    served_port = bind_port(argv)
+    problems = security_setting_problems(where, environment, served_port)
+    directory = environment.get("CORRIDOR_SECURITY_DIR")
+    if explicitly_plaintext(environment) or not directory:
+        return problems
+    mounts = [m for m in container.get("volumeMounts", []) if m.get("mountPath") == directory]
+    if not mounts:
+        return [*problems, f"{where}: mounts nothing at CORRIDOR_SECURITY_DIR {directory}"]
+    if mounts[0].get("readOnly") is not True:
+        problems.append(f"{where}: the security mount must be readOnly")
+    spec = pod_spec(workload)
+    volume = next((v for v in spec.get("volumes", []) if v["name"] == mounts[0]["name"]), {})
+    seen = _secret_volume_files(volume)
+    if seen is None:
+        return [*problems, f"{where}: {directory} must be Secrets with `items` listed"]
+    files, mode = seen
+    identity = environment.get("CORRIDOR_SERVICE_IDENTITY") or ""
+    server = served_port is not None
+    missing = needed_security_files(identity, server) - files
+    if missing:
+        problems.append(f"{where}: {directory} lacks {sorted(missing)}")
+    forbidden = forbidden_security_files(identity, server, files)
+    if forbidden:
+        problems.append(f"{where}: must not be able to read {sorted(forbidden)}")
+    readable = mode & 0o004 or (mode & 0o040 and spec.get("securityContext", {}).get("fsGroup"))
+    if mode & 0o004:
+        problems.append(f"{where}: private keys readable by every user (mode {mode:o}; use 440)")
+    elif not readable:
+        problems.append(f"{where}: mode {mode:o} without fsGroup: the service cannot read its keys")
     return problems
 
 

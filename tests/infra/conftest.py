@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,3 +38,19 @@ def overlay_builds(kubectl: str) -> dict[str, checks.KubernetesBuild]:
         )
         for overlay in checks.OVERLAYS
     }
+
+
+@pytest.fixture(scope="session")
+def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A security directory made exactly as compose's `certs` job makes it (and as
+    infra/README.md has you make it for Kubernetes): `corridor certs --dir D
+    --service-credentials`, through the real CLI."""
+    cli = pytest.importorskip("corridor.cli")
+    from typer.testing import CliRunner
+
+    directory = tmp_path_factory.mktemp("security")
+    result = CliRunner().invoke(
+        cli.app, ["certs", "--dir", str(directory), "--service-credentials"]
+    )
+    assert result.exit_code == 0, result.output
+    return directory

@@ -67,8 +67,8 @@ def test_duplicate_key_is_reported_with_its_line(infra_copy: Path) -> None:
     compose = infra_copy / "compose.yaml"
     mutate(
         compose,
-        "  bridge:\n    <<: [*corridor-image, *hardening]\n",
-        "  bridge:\n    <<: [*corridor-image, *hardening]\n    image: corridor:latest\n"
+        "  bridge:\n    <<: [*corridor-image, *hardening, *security-mount]\n",
+        "  bridge:\n    <<: [*corridor-image, *hardening, *security-mount]\n    image: corridor:latest\n"
         "    image: postgres:16\n",
     )
     with pytest.raises(checks.InfraFileError, match=r"compose\.yaml:\d+: duplicate key 'image'"):
@@ -116,12 +116,77 @@ def test_compose_rule_breaks_are_reported(
 
 def test_profiled_dependency_of_a_default_service_is_reported(infra_copy: Path) -> None:
     compose = infra_copy / "compose.yaml"
-    mutate(compose, "    depends_on: *after-postgres\n    healthcheck:\n      test: [\"CMD\", \"python\", "
+    mutate(compose, "    depends_on: *after-setup\n    healthcheck:\n      test: [\"CMD\", \"python\", "
            "\"/app/infra/grpc_health_check.py\", \"127.0.0.1:50061\"]",
            "    depends_on: [jaeger]\n    healthcheck:\n      test: [\"CMD\", \"python\", "
            "\"/app/infra/grpc_health_check.py\", \"127.0.0.1:50061\"]")  # fmt: skip
     problems = checks.compose_problems(checks.load_yaml(compose), infra_copy)
     assert_reported(problems, "services.vouchers.depends_on", "observability")
+
+
+# ---- security: mTLS + credentials unless the explicit plaintext flag ---------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragments"),
+    [
+        (
+            "  cn-node:\n    <<: [*corridor-image, *hardening, *security-mount]",
+            "  cn-node:\n    <<: [*corridor-image, *hardening]",
+            ("services.cn-node", "mounts nothing at CORRIDOR_SECURITY_DIR"),
+        ),
+        (
+            '  CORRIDOR_SECURE: "1"\n',
+            '  CORRIDOR_SECURE: "0"\n',
+            ("services.bridge", "CORRIDOR_SECURE='0'", "explicit CORRIDOR_INSECURE=1"),
+        ),
+        (
+            "    - corridor-security:/etc/corridor/security:ro\n",
+            "    - corridor-security:/etc/corridor/security\n",
+            ("services.vouchers", "read-only"),
+        ),
+        (
+            "      CORRIDOR_SERVICE_IDENTITY: hk\n",
+            "      CORRIDOR_SERVICE_IDENTITY: cn\n",
+            ("services.hk-node", "port 50052", "'cn'"),
+        ),
+        (
+            "  certs:\n    condition: service_completed_successfully\n",
+            "  certs:\n    condition: service_started\n",
+            ("services.stablecoin", "'certs'", "service_completed_successfully"),
+        ),
+        ('    restart: "no"\n', "    restart: unless-stopped\n", ("services.certs", "one-shot")),
+        (
+            '"/etc/corridor/security", "--service-credentials"]',
+            '"/etc/corridor/security"]',
+            ("services.certs", "--service-credentials"),
+        ),
+        (
+            '"certs", "--dir", "/etc/corridor/security"',
+            '"certs", "--dir", "/tmp/security"',
+            ("services.certs", "writable volume"),
+        ),
+    ],
+    ids=["no-security-mount", "plaintext-without-flag", "writable-security-mount",
+         "wrong-identity", "start-before-certs", "restarting-job", "no-service-credentials",
+         "certs-outside-the-volume"],
+)  # fmt: skip
+def test_compose_security_breaks_are_reported(
+    infra_copy: Path, old: str, new: str, fragments: tuple[str, ...]
+) -> None:
+    compose = infra_copy / "compose.yaml"
+    mutate(compose, old, new)
+    assert_reported(checks.compose_problems(checks.load_yaml(compose), infra_copy), *fragments)
+
+
+def test_compose_explicit_plaintext_needs_no_certificates(infra_copy: Path) -> None:
+    # The rule is "secure unless explicitly plaintext", not "always secure": with the flag
+    # set, a service may run without the certificate volume.
+    compose = infra_copy / "compose.yaml"
+    mutate(compose, "  CORRIDOR_INSECURE: ${CORRIDOR_INSECURE:-0}\n", '  CORRIDOR_INSECURE: "1"\n')
+    mutate(compose, "  cn-node:\n    <<: [*corridor-image, *hardening, *security-mount]",
+           "  cn-node:\n    <<: [*corridor-image, *hardening]")  # fmt: skip
+    assert checks.compose_problems(checks.load_yaml(compose), infra_copy) == []
 
 
 # ---- kustomize and Kubernetes -------------------------------------------------------------
@@ -167,8 +232,8 @@ KUBERNETES_RULE_BREAKS: list[MutationCase] = [
     ),
     (
         "base/supervision.yaml",
-        "              port: 50062\n            periodSeconds: 5",
-        "              port: 50069\n            periodSeconds: 5",
+        '"127.0.0.1:50062"]\n            periodSeconds: 5',
+        '"127.0.0.1:50069"]\n            periodSeconds: 5',
         ("supervision", "readinessProbe", "50062"),
     ),
     (
@@ -213,6 +278,69 @@ KUBERNETES_RULE_BREAKS: list[MutationCase] = [
         "    type: RollingUpdate\n",
         ("bridge", "must be Recreate"),
     ),
+    (
+        "base/vouchers.yaml",
+        (
+            "            - name: corridor-security\n              mountPath: /etc/corridor/security\n"
+            "              readOnly: true\n"
+        ),
+        "",
+        ("vouchers/vouchers", "mounts nothing at CORRIDOR_SECURITY_DIR"),
+    ),
+    (
+        "base/kustomization.yaml",
+        "      - CORRIDOR_SECURE=1\n",
+        "      - CORRIDOR_SECURE=0\n",
+        ("cn-node/node", "CORRIDOR_SECURE='0'", "explicit CORRIDOR_INSECURE=1"),
+    ),
+    (
+        "base/stablecoin.yaml",
+        (
+            "readinessProbe:\n            exec:\n              command: [python, "
+            '/app/infra/grpc_health_check.py, "127.0.0.1:50063"]\n'
+        ),
+        "readinessProbe:\n            grpc:\n              port: 50063\n",
+        ("stablecoin/stablecoin", "readinessProbe", "client certificate"),
+    ),
+    (
+        "base/bridge.yaml",
+        "            periodSeconds: 10\n            timeoutSeconds: 5\n",
+        "            periodSeconds: 10\n",
+        ("bridge/bridge", "livenessProbe", "timeoutSeconds"),
+    ),
+    (
+        "base/bridge.yaml",
+        "                    - {key: credential-issuer.pub, path: credential-issuer.pub}\n",
+        (
+            "                    - {key: credential-issuer.pub, path: credential-issuer.pub}\n"
+            "                    - {key: credential-issuer.key, path: credential-issuer.key}\n"
+        ),
+        ("bridge/bridge", "must not be able to read", "credential-issuer.key"),
+    ),
+    (
+        "base/nodes.yaml",
+        "{key: tls.key, path: certs/cn.key}",
+        "{key: tls.key, path: certs/hk.key}",
+        ("cn-node/node", "certs/hk.key"),
+    ),
+    (
+        "base/nodes.yaml",
+        "CORRIDOR_SERVICE_IDENTITY\n              value: th\n",
+        "CORRIDOR_SERVICE_IDENTITY\n              value: ae\n",
+        ("th-node/node", "serves port 50053", "'ae'"),
+    ),
+    (
+        "base/bridge.yaml",
+        "defaultMode: 288  # 0440",
+        "defaultMode: 420  # 0644",
+        ("bridge/bridge", "readable by every user"),
+    ),
+    (
+        "base/supervision.yaml",
+        "\n                    - {key: credential.jwt, path: credentials/supervision.jwt}",
+        "",
+        ("supervision/supervision", "lacks", "credentials/supervision.jwt"),
+    ),
 ]
 
 
@@ -220,7 +348,10 @@ KUBERNETES_RULE_BREAKS: list[MutationCase] = [
     ("relative_path", "old", "new", "fragments"),
     KUBERNETES_RULE_BREAKS,
     ids=["service-selector", "probe-port", "target-port", "writable-fs", "root-uid",
-         "request-over-limit", "missing-secret", "replicated-ledger", "rolling-writer"],
+         "request-over-limit", "missing-secret", "replicated-ledger", "rolling-writer",
+         "no-security-mount", "plaintext-without-flag", "native-grpc-probe-under-mtls",
+         "python-probe-timeout", "issuer-key-on-a-server", "another-services-key",
+         "wrong-identity", "world-readable-keys", "missing-credential"],
 )  # fmt: skip
 def test_kubernetes_rule_breaks_are_reported(
     infra_copy: Path,
@@ -232,6 +363,31 @@ def test_kubernetes_rule_breaks_are_reported(
 ) -> None:
     mutate(infra_copy / "k8s" / relative_path, old, new)
     assert_reported(rules(infra_copy, kubectl), *fragments)
+
+
+def test_locust_without_the_issuer_key_is_reported(infra_copy: Path, kubectl: str) -> None:
+    # Locust mints each simulated user's credential: without the issuer key every call fails.
+    mutate(
+        infra_copy / "k8s/components/locust/locust.yaml",
+        "              - secret:\n                  name: corridor-credential-issuer\n"
+        "                  items:\n"
+        "                    - {key: credential-issuer.key, path: credential-issuer.key}\n",
+        "",
+    )
+    problems = rules(infra_copy, kubectl, "loadtest")
+    assert_reported(problems, "locust-master/locust", "lacks", "credential-issuer.key")
+
+
+def test_plaintext_component_without_the_flag_is_reported(infra_copy: Path, kubectl: str) -> None:
+    # CORRIDOR_SECURE=0 alone is not the explicit opt-in, and the mounts are gone.
+    mutate(
+        infra_copy / "k8s/components/plaintext/kustomization.yaml",
+        "      - CORRIDOR_INSECURE=1\n",
+        "",
+    )
+    problems = rules(infra_copy, kubectl, "plaintext")
+    assert_reported(problems, "bridge/bridge", "CORRIDOR_SECURE='0'", "explicit")
+    assert_reported(problems, "bridge/bridge", "mounts nothing at CORRIDOR_SECURITY_DIR")
 
 
 def test_autoscaled_server_is_reported(infra_copy: Path, kubectl: str) -> None:

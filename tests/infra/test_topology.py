@@ -21,6 +21,15 @@ from tests.infra import checks
 KUBERNETES_ONLY_FLAGS = {"locust-master": {"--enable-rebalancing"}}
 # PGDATA points initdb below the volume root, which on Kubernetes may hold lost+found.
 KUBERNETES_ONLY_ENV = {"postgres": {"PGDATA"}}
+# compose makes the certificates in a one-shot job; on Kubernetes they are Secrets made once
+# outside the cluster (infra/security_secrets.py), because an in-cluster job would need the
+# API access every pod here is denied.
+COMPOSE_ONLY = {"certs"}
+
+
+def _both(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The compose services that also run on Kubernetes."""
+    return {n: s for n, s in compose["services"].items() if n not in COMPOSE_ONLY}
 
 
 def _kubernetes_container(build: checks.KubernetesBuild, name: str) -> dict[str, Any]:
@@ -41,20 +50,22 @@ def test_every_compose_service_runs_on_kubernetes(
     full_build: checks.KubernetesBuild,
     overlay_builds: dict[str, checks.KubernetesBuild],
 ) -> None:
-    assert set(compose["services"]) <= set(full_build.workloads())
-    always_on = {name for name, s in compose["services"].items() if not s.get("profiles")}
+    assert set(compose["services"]) - COMPOSE_ONLY <= set(full_build.workloads())
+    assert COMPOSE_ONLY <= set(compose["services"]), "a stale exemption"
+    assert not COMPOSE_ONLY & set(full_build.workloads()), "runs on both: compare it"
+    always_on = {name for name, s in _both(compose).items() if not s.get("profiles")}
     assert always_on <= set(overlay_builds["local"].workloads()), "default services are base"
 
 
 def test_images_agree(compose: dict[str, Any], full_build: checks.KubernetesBuild) -> None:
-    for name, service in compose["services"].items():
+    for name, service in _both(compose).items():
         assert _kubernetes_container(full_build, name)["image"] == service["image"], name
 
 
 def test_command_lines_agree(
     compose: dict[str, Any], full_build: checks.KubernetesBuild, image_entrypoint: list[str]
 ) -> None:
-    for name, service in compose["services"].items():
+    for name, service in _both(compose).items():
         if name == "otel-collector":
             continue  # the config file is mounted at a different path on each side
         compose_argv = checks.compose_argv(service, image_entrypoint)
@@ -68,7 +79,7 @@ def test_command_lines_agree(
 
 
 def test_ports_agree(compose: dict[str, Any], full_build: checks.KubernetesBuild) -> None:
-    for name, service in compose["services"].items():
+    for name, service in _both(compose).items():
         container_ports = {
             port["containerPort"]
             for port in _kubernetes_container(full_build, name).get("ports", [])
@@ -85,7 +96,7 @@ def test_ports_agree(compose: dict[str, Any], full_build: checks.KubernetesBuild
 
 
 def test_environment_agrees(compose: dict[str, Any], full_build: checks.KubernetesBuild) -> None:
-    for name, service in compose["services"].items():
+    for name, service in _both(compose).items():
         compose_env = checks.compose_environment(service)
         kubernetes_env = checks.container_env(_kubernetes_container(full_build, name), full_build)
         extra = KUBERNETES_ONLY_ENV.get(name, set())
@@ -193,13 +204,23 @@ def test_same_topology_as_the_local_fleet(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`corridor up` runs these processes on 127.0.0.1: same commands, ports and variables."""
+    """`corridor up` runs these processes on 127.0.0.1: same commands, ports and variables.
+
+    The fleet hands every process the same variables (`Fleet.env()`) and each service its own
+    (`corridor.security.fleet.service_env`): CORRIDOR_SERVICE_IDENTITY and a freshly minted
+    CORRIDOR_CREDENTIAL. A container gets the identity the same way; the credential, which
+    a static file cannot carry as a value, it reads from its security directory instead
+    (test_containers_read_the_credential_the_fleet_hands_its_processes)."""
     fleet_module = pytest.importorskip("corridor.fleet")
+    security_fleet = pytest.importorskip("corridor.security.fleet")
     config = pytest.importorskip("corridor.config")
     for key in [key for key in os.environ if key.startswith("CORRIDOR_")]:
         monkeypatch.delenv(key)
+    # The fleet mints credentials: keep its keys out of the checkout's .corridor.
+    monkeypatch.setenv("CORRIDOR_SECURITY_DIR", str(tmp_path / "security"))
     names = list(config.SERVICE_PORTS)
     fleet = fleet_module.Fleet.plan(tmp_path, "postgresql://fleet", names)
+    assert fleet.security.tls and fleet.security.auth, "security is the default"
     fleet_env = {k: v for k, v in fleet.env().items() if k.startswith("CORRIDOR_")}
     compose_services = {
         name: f"{name}-node" if name.upper() in config.JURISDICTIONS else name for name in names
@@ -207,7 +228,13 @@ def test_same_topology_as_the_local_fleet(
     for name, compose_name in compose_services.items():
         service = compose["services"][compose_name]
         compose_env = checks.compose_environment(service)
-        assert set(fleet_env) == {k for k in compose_env if k.startswith("CORRIDOR_")}, name
+        own = security_fleet.service_env(fleet, name)
+        assert "CORRIDOR_CREDENTIAL" in own, name
+        expected = set(fleet_env) | (set(own) - {"CORRIDOR_CREDENTIAL"})
+        assert expected == {k for k in compose_env if k.startswith("CORRIDOR_")}, name
+        assert compose_env["CORRIDOR_SERVICE_IDENTITY"] == own["CORRIDOR_SERVICE_IDENTITY"], name
+        for key in ("CORRIDOR_SECURE", "CORRIDOR_INSECURE"):
+            assert compose_env[key] == fleet_env[key], (name, key)
         # The same command line, bound to all interfaces instead of loopback.
         fleet_argv = fleet_module.service_argv(name, config.SERVICE_PORTS[name])
         fleet_command = fleet_argv[fleet_argv.index("-c") + 2 :]
@@ -224,6 +251,43 @@ def test_same_topology_as_the_local_fleet(
     assert {k: v.rsplit(":", 1)[1] for k, v in fleet_nodes.items()} == {
         k: v.rsplit(":", 1)[1] for k, v in compose_nodes.items()
     }
+
+
+def test_containers_read_the_credential_the_fleet_hands_its_processes(
+    compose: dict[str, Any],
+    certs_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What CORRIDOR_CREDENTIAL is to a fleet process, credentials/<identity>.jwt (from
+    `corridor certs --service-credentials`, compose's `certs` job) is to a container: the
+    same role, subject, jurisdiction and wallets, found through the container's variables."""
+    fleet_module = pytest.importorskip("corridor.fleet")
+    security_fleet = pytest.importorskip("corridor.security.fleet")
+    from corridor.security.config import SecurityConfig
+    from corridor.security.credentials import CredentialVerifier, process_credential
+
+    for key in [key for key in os.environ if key.startswith("CORRIDOR_")]:
+        monkeypatch.delenv(key)
+    names = [checks.compose_environment(s).get("CORRIDOR_SERVICE_IDENTITY") for s in
+             compose["services"].values()]  # fmt: skip
+    identities = sorted(name for name in names if name)
+    assert len(identities) == 9, identities
+    fleet = fleet_module.Fleet.plan(tmp_path, "postgresql://fleet", identities)
+    fleet.security = SecurityConfig.of_mode("1", certs_dir)
+    verifier = CredentialVerifier(certs_dir)
+    for identity in identities:
+        from_fleet = verifier.verify(
+            security_fleet.service_env(fleet, identity)["CORRIDOR_CREDENTIAL"]
+        )
+        monkeypatch.setenv("CORRIDOR_SECURITY_DIR", str(certs_dir))
+        monkeypatch.setenv("CORRIDOR_SERVICE_IDENTITY", identity)
+        token = process_credential()
+        assert token, f"{identity}: no credentials/{identity}.jwt for the container to read"
+        from_file = verifier.verify(token)
+        assert (from_file.role, from_file.subject, from_file.jurisdiction, from_file.wallets) == (
+            from_fleet.role, from_fleet.subject, from_fleet.jurisdiction, from_fleet.wallets,
+        ), identity  # fmt: skip
 
 
 def test_locustfile_the_files_name_exists(compose: dict[str, Any]) -> None:
