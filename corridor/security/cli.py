@@ -190,11 +190,14 @@ def chaos_command(
     0), half-settled cross-border payments (must be 0) and check every invariant. The last line
     is JSON. Exits 0 only when nothing was lost, nothing half-settled and invariants hold."""
     from corridor.security.chaos import ChaosOptions, run_chaos
+    from corridor.security.config import SecurityConfig
 
+    # Secure unless this command's --insecure or the global one (CORRIDOR_INSECURE) says not.
+    secure = not insecure and SecurityConfig.from_env().enabled
     names = tuple(n.strip().lower() for n in services.split(",") if n.strip())
     opts = ChaosOptions(
         minutes=minutes, kill_every_s=kill_every, pg_restart_every_s=pg_restart_every,
-        services=names, workers=workers, seed=seed, secure=not insecure, state=data_dir,
+        services=names, workers=workers, seed=seed, secure=secure, state=data_dir,
         keep=data_dir is not None,
     )  # fmt: skip
     result = run_chaos(opts, say=lambda m: console.print(m))

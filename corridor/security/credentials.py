@@ -240,8 +240,23 @@ def _provisioned_credential() -> str:
     name = os.environ.get("CORRIDOR_SERVICE_IDENTITY", "")
     if not name:
         return ""
-    path = credential_path(default_directory(), name)
-    return path.read_text().strip() if path.exists() else ""
+    return _read_credential_file(credential_path(default_directory(), name))
+
+
+_FILE_TOKENS: dict[Path, tuple[int, str]] = {}
+
+
+def _read_credential_file(path: Path) -> str:
+    """The file's token, re-read only when its mtime changes (a rotated Secret is picked up;
+    every outgoing call does not cost a file read)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return ""
+    hit = _FILE_TOKENS.get(path)
+    if hit is None or hit[0] != mtime:
+        hit = _FILE_TOKENS[path] = (mtime, path.read_text().strip())
+    return hit[1]
 
 
 def process_credential() -> str:

@@ -88,3 +88,28 @@ def test_cli_certs_token_and_rules(tmp_path: Path):
         env={**os.environ, "COLUMNS": "220"},
     )
     assert p.returncode == 0 and "CentralBank/Issue" in p.stdout
+
+
+def test_a_container_reads_its_own_credential_file_and_picks_up_a_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corridor.security.credentials import CredentialVerifier, process_credential
+    from corridor.security.fleet import write_service_credentials
+    from corridor.security.pki import credential_path, ensure_dev_pki, provisioned
+
+    ensure_dev_pki(tmp_path)
+    write_service_credentials(tmp_path, ["cn"], ttl_s=600)
+    for name in ("CORRIDOR_CREDENTIAL", "CORRIDOR_IDENTITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CORRIDOR_SECURITY_DIR", str(tmp_path))
+    monkeypatch.setenv("CORRIDOR_SERVICE_IDENTITY", "cn")
+    assert provisioned(tmp_path, "cn", auth=True)
+    first = process_credential()
+    claims = CredentialVerifier(tmp_path).verify(first)
+    assert (claims.role, claims.subject, claims.jurisdiction) == ("node", "cn", "CN")
+    path = credential_path(tmp_path, "cn")
+    path.write_text(issue("node", "cn", jurisdiction="CN", ttl_s=1200, directory=tmp_path))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert process_credential() not in ("", first)
+    monkeypatch.setenv("CORRIDOR_SERVICE_IDENTITY", "th")  # no file for it: no credential
+    assert process_credential() == ""
