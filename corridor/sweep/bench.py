@@ -59,9 +59,9 @@ def _simulate_alone(scenario: str, seed: int, payments: int, days: float, wallet
         ).returncode
     wall, cpu = time.perf_counter() - t0, tree_cpu_s() - cpu0
     if code != 0:
-        raise RuntimeError(
-            f"corridor simulate (seed {seed}) exited {code}; see {out / 'simulate.log'}"
-        )
+        # The work directory is removed afterwards: say why here, not only in the log.
+        tail = (out / "simulate.log").read_text(errors="replace").strip().splitlines()[-6:]
+        raise RuntimeError(f"corridor simulate (seed {seed}) exited {code}:\n" + "\n".join(tail))
     return wall, cpu
 
 
@@ -227,8 +227,12 @@ def bench_command(
 ) -> None:
     """Measure the sweep engine: services-mode overhead against bare `corridor simulate` runs
     of the same scenarios in the same invocation, and model-only runs per minute."""
-    result = run_sweep_bench(scenario, runs, payments, days, model_runs, workers, wallets_cap,
-                             services, model)  # fmt: skip
+    try:
+        result = run_sweep_bench(scenario, runs, payments, days, model_runs, workers, wallets_cap,
+                                 services, model)  # fmt: skip
+    except RuntimeError as exc:  # a bare run failed: its reason, not a traceback
+        Console(stderr=True).print(f"[red]bench sweep:[/] {exc}")
+        raise typer.Exit(1) from None
     t = Table(title=result.pop("title"))
     t.add_column("figure")
     t.add_column("value", justify="right")
