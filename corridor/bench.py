@@ -142,25 +142,31 @@ def _transfer(rng: random.Random) -> ledger_pb2.Transfer:
 
 
 async def grpc_phases(target: str, seconds: float, batch_size: int, clients: int) -> dict[str, Any]:
+    from corridor.security.credentials import metadata_for
+
     rng = random.Random(7)
     res: dict[str, Any] = {}
+    # An operations identity for raw ledger transfers (authz.RULES), passed per call like any
+    # client's credential (a signed token when security is on, the default); every phase pays
+    # the same per-call security cost, so unary_vs_echo isolates the ledger's own work.
+    md = metadata_for("admin", "bench")
     async with channel(target) as ch:
         stub = ledger_pb2_grpc.LedgerStub(ch)
         payload = common_pb2.EchoRequest(payload=b"x" * 64)
 
         async def echo() -> int:
-            await stub.Echo(payload)
+            await stub.Echo(payload, metadata=md)
             return 1
 
         async def unary() -> int:
-            r = await stub.CreateTransfer(_transfer(rng))
+            r = await stub.CreateTransfer(_transfer(rng), metadata=md)
             return 1 if r.code == ledger_pb2.OK else 0
 
         async def batch() -> int:
             req = ledger_pb2.CreateTransfersRequest(
                 transfers=[_transfer(rng) for _ in range(batch_size)]
             )
-            r = await stub.CreateTransfers(req)
+            r = await stub.CreateTransfers(req, metadata=md)
             return sum(1 for x in r.results if x.code == ledger_pb2.OK)
 
         await closed_loop(echo, clients, 0.5)  # warm-up
@@ -184,9 +190,7 @@ def run_ledger_bench(
     state: Path, seconds: float, batch_size: int, clients: int, console: Console
 ) -> dict[str, Any]:
     from corridor.fleet import ServiceProcess, wait_healthy
-    from corridor.security.credentials import act_as
 
-    act_as("admin", "bench")  # raw ledger transfers: an operations identity (authz.RULES)
     server = pg.server_url(state)
     bench_url = pg.with_database(server, "corridor_bench_ledger")
     base_url = pg.with_database(server, "corridor_bench_baseline")

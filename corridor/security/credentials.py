@@ -21,6 +21,9 @@ any credential: in this sandbox that is the operator of the machine (the fleet, 
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import os
 import threading
 import time
@@ -62,6 +65,18 @@ class Claims:
     jurisdiction: str = ""
     wallets: frozenset[str] = frozenset()
     expires_at: float = 0.0
+    # SHA-256 thumbprint of the one client certificate this credential may be presented with
+    # (RFC 8705 `cnf.x5t#S256`); "" = a bearer credential, usable from any mTLS client.
+    bound_to: str = ""
+
+
+@functools.lru_cache(maxsize=256)
+def thumbprint(cert_pem: bytes) -> str:
+    """base64url(SHA-256(DER)) of a certificate: what `cnf.x5t#S256` names."""
+    from cryptography import x509
+
+    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
 
 
 def _read_private(directory: Path):  # type: ignore[no-untyped-def]
@@ -93,8 +108,11 @@ def issue(
     ttl_s: float = DEFAULT_TTL_S,
     directory: Path | None = None,
     now: float | None = None,
+    bound_cert_pem: bytes | None = None,
 ) -> str:
-    """Mint a credential (needs the issuer's private key; made on first use)."""
+    """Mint a credential (needs the issuer's private key; made on first use). With
+    `bound_cert_pem` it is only accepted over mTLS from that certificate (a stolen copy is
+    useless without the certificate's private key)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
     wl = sorted(set(wallets))
@@ -112,6 +130,8 @@ def issue(
         payload["jur"] = jurisdiction.upper().replace(" ", "")
     if wl:
         payload["wallets"] = wl
+    if bound_cert_pem:
+        payload["cnf"] = {"x5t#S256": thumbprint(bound_cert_pem)}
     return jwt.encode(payload, _key(directory, "private"), algorithm=ALGORITHM)  # type: ignore[arg-type]
 
 
@@ -159,7 +179,11 @@ class CredentialVerifier:
             raise CredentialError("INVALID_CREDENTIAL", "wallets must be a list of wallet ids")
         if not isinstance(jur, str):
             raise CredentialError("INVALID_CREDENTIAL", "jur must be a jurisdiction code")
-        return Claims(role, sub, jur, frozenset(wallets), float(exp))
+        cnf = p.get("cnf", {})
+        bound = cnf.get("x5t#S256", "") if isinstance(cnf, dict) else None
+        if not isinstance(bound, str):
+            raise CredentialError("INVALID_CREDENTIAL", "cnf must name a certificate thumbprint")
+        return Claims(role, sub, jur, frozenset(wallets), float(exp), bound)
 
 
 # ----------------------------------------------------------------------------- client side

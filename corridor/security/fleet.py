@@ -11,7 +11,7 @@ from typing import Any
 
 from corridor.config import JURISDICTIONS
 from corridor.security.credentials import issue
-from corridor.security.pki import credential_path, ensure_dev_pki
+from corridor.security.pki import cert_path, credential_path, ensure_dev_pki
 
 SERVICE_CREDENTIAL_TTL_S = 30 * 24 * 3600  # services cannot re-mint; a restart gets a fresh one
 
@@ -33,6 +33,13 @@ def service_identity(name: str) -> tuple[str, str, str, tuple[str, ...]]:
     return role, name, "", ()
 
 
+def _own_cert(directory: Path, name: str) -> bytes:
+    """The certificate the service presents: its credential is bound to it (a copy of the
+    token is useless without the certificate's private key)."""
+    ensure_dev_pki(directory, [name])
+    return cert_path(directory, name)[0].read_bytes()
+
+
 def service_env(fleet: Any, name: str) -> dict[str, str]:
     cfg = fleet.security
     if not cfg.enabled:
@@ -40,9 +47,10 @@ def service_env(fleet: Any, name: str) -> dict[str, str]:
     env = {"CORRIDOR_SERVICE_IDENTITY": name}
     if cfg.auth:
         role, subject, jur, wallets = service_identity(name)
+        d = cfg.require_directory()
         env["CORRIDOR_CREDENTIAL"] = issue(
             role, subject, jurisdiction=jur, wallets=wallets, ttl_s=SERVICE_CREDENTIAL_TTL_S,
-            directory=cfg.require_directory(),
+            directory=d, bound_cert_pem=_own_cert(d, name) if cfg.tls else None,
         )  # fmt: skip
     return env
 
@@ -58,7 +66,7 @@ def write_service_credentials(
         path = credential_path(directory, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(issue(role, subject, jurisdiction=jur, wallets=wallets, ttl_s=ttl_s,
-                              directory=directory))  # fmt: skip
+                              directory=directory, bound_cert_pem=_own_cert(directory, name)))  # fmt: skip
         path.chmod(0o644)  # read by the container's non-root user
         written.append(path)
     return written

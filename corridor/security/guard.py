@@ -143,6 +143,11 @@ class ServerGuard:
             claims = self.verifier.verify(token)
         except CredentialError as exc:
             raise unauthenticated(exc.reason, str(exc)) from None
+        if claims.bound_to and claims.bound_to not in _peer_thumbprints(context):
+            raise unauthenticated(
+                "CERTIFICATE_MISMATCH",
+                "this credential is bound to another client certificate than the caller's",
+            )
         caller = Caller(claims.role, claims.subject, claims.jurisdiction, claims.wallets)
         CALLER.set(caller)
         try:
@@ -206,6 +211,16 @@ class ServerGuard:
                 yield item
 
         return guarded
+
+
+def _peer_thumbprints(context: grpc.aio.ServicerContext) -> set[str]:
+    """Thumbprints of the certificate the caller presented in the mTLS handshake (none over
+    plaintext, so a bound credential is refused there)."""
+    from corridor.security.credentials import thumbprint
+
+    with contextlib.suppress(Exception):
+        return {thumbprint(pem) for pem in context.auth_context().get("x509_pem_cert", [])}
+    return set()
 
 
 def _refuse_streaming(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:

@@ -205,3 +205,25 @@ async def test_a_service_credential_rides_on_unary_and_streaming_calls(
         call = ledger_pb2_grpc.LedgerStub(ch).StreamPostings(ledger_pb2.StreamPostingsRequest())
         code, _ = await status_of(call.read())
     assert code == UNAUTH
+
+
+async def test_a_certificate_bound_credential_is_refused_from_another_certificate(
+    secure_cn: SecureNode,
+):
+    # Service credentials are bound to the service's certificate (cnf.x5t#S256): a copied token
+    # presented over another mTLS identity is UNAUTHENTICATED, nothing runs.
+    from corridor.security.pki import cert_path
+
+    d = secure_cn_dir(secure_cn)
+    client_pem = cert_path(d, "client")[0].read_bytes()  # what channel() presents here
+    bridge_pem = cert_path(d, "bridge")[0].read_bytes()
+
+    def bound(pem: bytes) -> tuple[tuple[str, str], ...]:
+        token = issue("admin", "ops", ttl_s=60, directory=d, bound_cert_pem=pem)
+        return (("authorization", f"Bearer {token}"),)
+
+    await secure_cn.cb.GetPolicy(node_pb2.GetPolicyRequest(), metadata=bound(client_pem))
+    code, details = await status_of(
+        secure_cn.cb.GetPolicy(node_pb2.GetPolicyRequest(), metadata=bound(bridge_pem))
+    )
+    assert code == UNAUTH and "CERTIFICATE_MISMATCH" in details
