@@ -167,6 +167,7 @@ class Fleet:
                 {
                     "supervisor_pid": supervisor_pid,
                     "database_url": self.database_url,
+                    "security": self.security.mode,
                     "endpoints": self.endpoints(),
                     "logs": {s.name: str(s.log_path) for s in self.services},
                 },
@@ -174,6 +175,17 @@ class Fleet:
             )
         )
         return path
+
+
+def follow_running_security(state: Path) -> str:
+    """A client of a running `corridor up` speaks what it speaks: if it was started with
+    --insecure and this process was told nothing, go plaintext too (and say so); an explicit
+    choice here (--insecure, CORRIDOR_SECURE) is left alone. Returns the mode in use."""
+    st = read_state(state) or {}
+    explicit = os.environ.get("CORRIDOR_INSECURE") or os.environ.get("CORRIDOR_SECURE")
+    if st.get("security") == "off" and not explicit:
+        os.environ["CORRIDOR_INSECURE"] = "1"
+    return SecurityConfig.from_env().mode
 
 
 def read_state(state: Path) -> dict | None:

@@ -109,9 +109,13 @@ def _prepare(targets: Targets, console: Console) -> Any:
 
 
 def _running_targets(state: Path, console: Console) -> Targets:
-    from corridor.fleet import wait_healthy
+    from corridor.fleet import follow_running_security, wait_healthy
 
     hint = "start the corridor first: `corridor up --detach`"
+    if not os.environ.get("CORRIDOR_NODES") and follow_running_security(state) == "off":
+        console.print(
+            "[yellow]the running corridor is plaintext (--insecure); so is this load test[/]"
+        )
     try:
         targets = discover(state)
     except (TargetsNotFound, ValueError) as exc:

@@ -3,6 +3,7 @@ with the explicit `--insecure` flag; `corridor down` stops it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -77,5 +78,23 @@ def test_up_is_secure_by_default(home: Path) -> None:
 def test_plaintext_only_with_the_explicit_flag(home: Path) -> None:
     p = _up(home, "--insecure")
     assert "security off" in p.stderr, p.stderr
+    assert json.loads((home / "up.json").read_text())["security"] == "off"
     with grpc.insecure_channel(CN) as ch:
         assert _policy(ch) == grpc.StatusCode.OK
+
+
+def test_clients_follow_a_plaintext_corridor_only_when_told_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corridor.fleet import follow_running_security
+
+    (tmp_path / "up.json").write_text(json.dumps({"supervisor_pid": 1, "security": "off"}))
+    for name in ("CORRIDOR_INSECURE", "CORRIDOR_SECURE"):
+        monkeypatch.delenv(name, raising=False)
+    assert follow_running_security(tmp_path) == "off"
+    monkeypatch.delenv("CORRIDOR_INSECURE")
+    monkeypatch.setenv("CORRIDOR_SECURE", "1")  # an explicit choice stands
+    assert follow_running_security(tmp_path) == "on"
+    monkeypatch.delenv("CORRIDOR_SECURE")
+    (tmp_path / "up.json").write_text(json.dumps({"supervisor_pid": 1, "security": "on"}))
+    assert follow_running_security(tmp_path) == "on"
