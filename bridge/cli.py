@@ -19,7 +19,7 @@ def serve_command(
 
 
 def bench_command(
-    seconds: Annotated[float, typer.Option(help="Seconds per measured phase")] = 5.0,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds per measured phase")] = 5.0,
     json_out: Annotated[bool, typer.Option("--json", help="Last line is the JSON summary")] = False,
     batch_size: Annotated[int, typer.Option(help="Payments per CrossBorderPayBatch call")] = 500,
     clients: Annotated[int, typer.Option(help="Concurrent batch clients")] = 4,

@@ -12,7 +12,6 @@ Security is on by default: mutual TLS on every hop and a signed, expiring creden
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import importlib
 import json
@@ -262,12 +261,16 @@ def check_invariants(
     """Verify every ledger database: conservation per currency, issued supply = balances held,
     no floor breached, pending sums, no idempotency id posted twice (plus bridge/voucher rules).
     Exits 0 only when everything holds."""
-    from corridor import invariants, pg
+    from corridor import pg
 
     _load_invariant_plugins()
     state = _state(data_dir)
     url = database_url or pg.server_url(state)
-    ok = asyncio.run(_check(url, json_out))
+    try:
+        ok = pg.run_against_server(url, _check(url, json_out))
+    except pg.DatabaseServerError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
     raise typer.Exit(0 if ok else 1)
 
 
@@ -308,7 +311,7 @@ async def _check(url: str, json_out: bool) -> bool:
 # ----------------------------------------------------------------------------- bench
 @bench_app.command("ledger")
 def bench_ledger(
-    seconds: Annotated[float, typer.Option(help="Seconds per measured phase")] = 5.0,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds per measured phase")] = 5.0,
     json_out: Annotated[bool, typer.Option("--json", help="Last line is the JSON summary")] = False,
     batch_size: Annotated[int, typer.Option(help="Transfers per batch RPC")] = 1000,
     clients: Annotated[int, typer.Option(help="Concurrent clients for the unary phases")] = 32,

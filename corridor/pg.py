@@ -9,15 +9,35 @@ Resolution for a ledger named e.g. "cn", "bridge", "vouchers":
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import warnings
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+T = TypeVar("T")
+
 _EMBEDDED: dict[str, object] = {}
+
+
+class DatabaseServerError(Exception):
+    """The database server could not be used at all (unreachable, login refused, bad URL): a
+    command reports this message and stops, nothing to retry inside."""
+
+
+def run_against_server(url: str, work: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(work)`, with the ways a server URL fails turned into DatabaseServerError."""
+    try:
+        return asyncio.run(work)
+    except (OSError, ConnectionError, asyncpg.PostgresError) as exc:
+        raise DatabaseServerError(f"cannot reach the database server: {exc}") from None
+    except ValueError as exc:  # asyncpg could not parse the URL
+        raise DatabaseServerError(f"bad database URL {url!r}: {exc}") from None
 
 
 def embedded_server_url(data_dir: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -151,9 +150,9 @@ def verify(
     url = database_url or pg.server_url()
     anchor_file = anchors or (_dir(None) / "audit-anchors.json")
     try:
-        reports = asyncio.run(audit.verify_server(url, anchor_file, only))
-    except (OSError, ConnectionError) as exc:
-        console.print(f"[red]cannot reach the database server:[/] {exc}")
+        reports = pg.run_against_server(url, audit.verify_server(url, anchor_file, only))
+    except pg.DatabaseServerError as exc:
+        console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     ok = all(r.ok for r in reports)
     t = Table(title="Audit logs")

@@ -29,7 +29,7 @@ def serve_command(
 
 
 def bench_command(
-    seconds: Annotated[float, typer.Option(help="Seconds per measured phase")] = 5.0,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds per measured phase")] = 5.0,
     json_out: Annotated[bool, typer.Option("--json", help="Last line is the JSON summary")] = False,
 ) -> None:
     """Measure condition-checked, durably settled redemptions/s (RedeemBatch over gRPC) against a
