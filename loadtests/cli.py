@@ -224,9 +224,9 @@ def print_summary(s: dict[str, Any], out: Console, title: str) -> None:
 def bench_command(
     json_out: Annotated[bool, typer.Option("--json", help="Last line is the JSON summary")] = False,
     seed: Annotated[int, typer.Option(help="Seed of every arrival, route and amount")] = 7,
-    step_seconds: Annotated[float, typer.Option(help="Seconds per capacity step")] = 5.0,
-    steady_seconds: Annotated[float, typer.Option(help="Seconds of steady load")] = 15.0,
-    surge_seconds: Annotated[float, typer.Option(help="Seconds of surge")] = 20.0,
+    step_seconds: Annotated[float, typer.Option(min=1.0, help="Seconds per capacity step")] = 5.0,
+    steady_seconds: Annotated[float, typer.Option(min=1.0, help="Seconds of steady load")] = 15.0,
+    surge_seconds: Annotated[float, typer.Option(min=1.0, help="Seconds of surge")] = 20.0,
     domestic_tps: Annotated[
         float, typer.Option(help="Domestic payments/s kept running beside the corridor")
     ] = 200.0,
@@ -256,7 +256,11 @@ def bench_command(
         domestic_tps=domestic_tps, pvp_max_queued=pvp_max_queued,
         ledger_max_queued=ledger_max_queued, plan_cache_mode=plan_cache_mode,
     )  # fmt: skip
-    result = run_contagion_bench(_state(data_dir), settings, console)
+    try:
+        result = run_contagion_bench(_state(data_dir), settings, console)
+    except RuntimeError as exc:  # e.g. no offered rate was sustained: the reason, no traceback
+        console.print(f"[red]bench contagion:[/] {exc}")
+        raise typer.Exit(1) from None
     print_bench(result, out)
     if json_out:
         figures = {k: v for k, v in result.items() if k != "title"}

@@ -95,7 +95,7 @@ def token(
     wallet: Annotated[
         list[str] | None, typer.Option(help="A wallet the holder holds (repeatable)")
     ] = None,
-    ttl_s: Annotated[float, typer.Option(help="Lifetime in seconds")] = 900.0,
+    ttl_s: Annotated[float, typer.Option(min=1, help="Lifetime in seconds")] = 900.0,
     directory: DirOpt = None,
 ) -> None:
     """Mint a credential and print it (for grpcurl `-H "authorization: Bearer <token>"`, Locust,
@@ -170,13 +170,13 @@ def verify(
 
 
 def chaos_command(
-    minutes: Annotated[float, typer.Option(help="How long the faulty load runs")] = 10.0,
-    kill_every: Annotated[float, typer.Option(help="Mean seconds between SIGKILLs")] = 3.0,
+    minutes: Annotated[float, typer.Option(min=0.1, help="How long the faulty load runs")] = 10.0,
+    kill_every: Annotated[float, typer.Option(min=0.5, help="Mean seconds between SIGKILLs")] = 3.0,
     pg_restart_every: Annotated[
         float, typer.Option(help="Seconds between PostgreSQL crash-restarts (0 = never)")
     ] = 60.0,
     services: Annotated[str, typer.Option(help="Services to run and kill")] = "cn,hk,bridge",
-    workers: Annotated[int, typer.Option(help="Concurrent paying clients")] = 12,
+    workers: Annotated[int, typer.Option(min=1, help="Concurrent paying clients")] = 12,
     seed: Annotated[int, typer.Option(help="Seed for the load and the faults")] = 1,
     insecure: Annotated[bool, typer.Option("--insecure", help="Plaintext, no credentials")] = False,
     data_dir: Annotated[

@@ -116,6 +116,8 @@ def issue(
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
     wl = sorted(set(wallets))
+    if any(not w.strip() for w in wl):
+        raise ValueError("a wallet id in a credential cannot be empty")
     if len(wl) > MAX_WALLETS:
         raise ValueError(f"a credential names at most {MAX_WALLETS} wallets (got {len(wl)})")
     directory = directory or default_directory()
