@@ -1,5 +1,6 @@
-"""The bridge relay over real gRPC, against a stand-in Bridge service that records what it is asked
-(the real bridge's PvP is tested in tests/bridge)."""
+"""The bridge relay's own bookkeeping (what it sends, cursor, one delivery per payout) over real
+gRPC against a recording Bridge service; the same relay against the real nodes and bridge (a real
+PvP payment per payout) is tests/vouchers/test_relay_real_bridge.py."""
 
 from __future__ import annotations
 
