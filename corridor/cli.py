@@ -223,11 +223,12 @@ def _print_security() -> None:
         console.print("[yellow]security off[/] (--insecure): plaintext gRPC, no credentials")
         return
     d = cfg.require_directory()
-    console.print(
-        f"security: mTLS + signed credentials (mode {cfg.mode}); certificates in {d}\n"
+    console.print(f"security: mTLS + signed credentials (mode {cfg.mode}); certificates in {d}")
+    console.print(  # one unwrapped line, to copy and paste
         f"[dim]grpcurl -cacert {d}/ca.pem -cert {d}/certs/client.pem -key {d}/certs/client.key "
         '-H "authorization: Bearer $(corridor certs token --role admin --subject you)" '
-        "127.0.0.1:50051 list[/]"
+        "127.0.0.1:50051 list[/]",
+        soft_wrap=True,
     )
 
 
