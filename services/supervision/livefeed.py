@@ -17,6 +17,15 @@ a posting is released once every feed that is still delivering has reached its b
 (a watermark). A feed that has drained (its last batch was short), gone quiet, or is down does
 not hold the others back; its later postings, if any, arrive slightly late, which the leg
 assembler tolerates.
+
+A ledger's commit order is not business-time order when payments settle concurrently (the
+simulator keeps three hours of CBDC payments in flight), and a drained follow stream holds
+nothing back, so without more the merge degrades to arrival order: the detectors' clock runs
+hours ahead of the payment being judged, a cross-border payment's first leg is released before
+its other legs arrive (a split flow), and alerts are stamped with the newest business time seen.
+`max_lateness_s` bounds that disorder: while postings keep arriving, nothing newer than the
+newest business time seen minus `max_lateness_s` is released (bounded out-of-orderness); once
+every feed has been quiet for `quiet_s` everything buffered is released.
 """
 
 from __future__ import annotations
@@ -240,11 +249,15 @@ class PostingMerge:
         *,
         startup_grace_s: float = 2.0,
         quiet_s: float = 0.5,
+        max_lateness_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if max_lateness_s < 0:
+            raise ValueError(f"max_lateness_s must be >= 0 (got {max_lateness_s})")
         self.feeds = feeds
         self.startup_grace_s = startup_grace_s
         self.quiet_s = quiet_s
+        self.max_lateness_s = max_lateness_s
         self.clock = clock
         self.started = clock()
         self._heap: list[tuple[float, str, int, Posting]] = []
@@ -271,7 +284,11 @@ class PostingMerge:
         """Business time up to which every still-delivering feed has been received."""
         now = self.clock()
         marks = [f.last_business_at for f in self.feeds.values() if self._holds_back(f, now)]
-        return min(marks) if marks else float("inf")
+        mark = min(marks) if marks else float("inf")
+        if self.max_lateness_s and now - self.last_push_at < self.quiet_s:
+            # Postings still arriving: one may yet come up to max_lateness_s behind the newest.
+            mark = min(mark, self.max_business_at - self.max_lateness_s)
+        return mark
 
     def pop_ready(self, limit: int) -> list[Posting]:
         heap = self._heap

@@ -93,6 +93,9 @@ class SupervisionSettings:
     detect_chunk: int = 5_000  # postings judged between two yields of the event loop
     startup_grace_s: float = 2.0  # a feed not yet connected holds the merge back this long
     quiet_s: float = 0.5  # a delivering feed silent this long stops holding the merge back
+    # Business seconds a posting may arrive behind the newest one seen (PostingMerge): 0 trusts
+    # the feeds' order; a simulator settling hours of payments concurrently sets its span.
+    max_lateness_s: float = 0.0
     tick_s: float = 0.2  # how often a quiet service advances business time
     replay_limit: int = 200_000  # postings replayed into the detectors at start
     node_timeout_s: float = 5.0  # freeze orders and reveals forwarded to a node
@@ -126,6 +129,24 @@ def bridge_target_from_env() -> str:
     return os.environ.get("CORRIDOR_BRIDGE_TARGET", f"127.0.0.1:{SERVICE_PORTS['bridge']}")
 
 
+MAX_LATENESS_ENV = "CORRIDOR_SUPERVISION_MAX_LATENESS_S"
+
+
+def settings_from_env() -> SupervisionSettings:
+    """SupervisionSettings with what a launcher may set in the environment:
+    CORRIDOR_SUPERVISION_MAX_LATENESS_S (business seconds, >= 0; see PostingMerge)."""
+    raw = os.environ.get(MAX_LATENESS_ENV, "").strip()
+    if not raw:
+        return SupervisionSettings()
+    try:
+        lateness = float(raw)
+    except ValueError:
+        raise ValueError(f"{MAX_LATENESS_ENV}: not a number of seconds ({raw!r})") from None
+    if not lateness >= 0 or lateness == float("inf"):
+        raise ValueError(f"{MAX_LATENESS_ENV}: must be a finite number >= 0 (got {raw!r})")
+    return SupervisionSettings(max_lateness_s=lateness)
+
+
 class SupervisionService:
     """The running service: store, feeds, merge, detectors and counters."""
 
@@ -145,6 +166,7 @@ class SupervisionService:
             self.feeds,
             startup_grace_s=self.settings.startup_grace_s,
             quiet_s=self.settings.quiet_s,
+            max_lateness_s=self.settings.max_lateness_s,
         )
         self.suite = DetectorSuite(self.settings.detectors)
         self.consumers: list[FeedConsumer] = []
@@ -718,10 +740,13 @@ async def create_server(
     return running, service
 
 
-async def run(bind: str, database_url: str, nodes: dict[str, str], bridge: str) -> None:
+async def run(
+    bind: str, database_url: str, nodes: dict[str, str], bridge: str,
+    supervision: SupervisionSettings | None = None,
+) -> None:  # fmt: skip
     settings = ServiceSettings(name="supervision", bind=bind, database_url=database_url)
     telemetry.init_tracing(settings.service_name)
-    running, service = await create_server(settings, nodes, bridge)
+    running, service = await create_server(settings, nodes, bridge, supervision)
     print(
         f"corridor supervision serving on port {running.port}; following "
         f"{', '.join(f'{k}={v}' for k, v in {**nodes, BRIDGE: bridge}.items())}",
@@ -740,7 +765,8 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     try:
         nodes, bridge = node_targets_from_env(), bridge_target_from_env()
+        supervision = settings_from_env()
     except ValueError as exc:
         ap.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(run(a.bind, a.database_url, nodes, bridge))
+    asyncio.run(run(a.bind, a.database_url, nodes, bridge, supervision))

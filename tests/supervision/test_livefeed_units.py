@@ -144,3 +144,35 @@ def test_visible_legs_keep_own_and_bridge_legs_only() -> None:
     assert [leg.ledger for leg in visible] == ["CN", "BRIDGE"] and withheld == ["HK"]
     th = supervisor_of(Caller("supervisor", "TH"))
     assert visible_legs(th, legs)[0] == []
+
+
+def test_merge_with_max_lateness_reorders_feeds_that_interleave_late() -> None:
+    """Live follow streams are always 'drained', so only the lateness bound keeps business-time
+    order: a CN posting 3 h behind HK's newest is still judged before HK's."""
+    now = [0.0]
+    feeds = {"CN": FeedState("CN", "x"), "HK": FeedState("HK", "y")}
+    merge = PostingMerge(
+        feeds, startup_grace_s=1.0, quiet_s=0.5, max_lateness_s=4 * 3600.0, clock=lambda: now[0]
+    )
+    for f in feeds.values():
+        f.connected = f.ever_connected = f.drained = True
+    merge.push([_p("HK", 1, 10 * 3600.0)])
+    merge.push([_p("CN", 1, 7 * 3600.0)])  # three business hours late
+    assert merge.pop_ready(10) == []  # both within the bound of HK@10h: wait
+    merge.push([_p("HK", 2, 15 * 3600.0)])
+    assert [(p.ledger, p.seq) for p in merge.pop_ready(10)] == [("CN", 1), ("HK", 1)]
+    now[0] += 0.6  # every feed quiet: the rest goes
+    assert [(p.ledger, p.seq) for p in merge.pop_ready(10)] == [("HK", 2)]
+    with pytest.raises(ValueError, match="max_lateness_s"):
+        PostingMerge(feeds, max_lateness_s=-1.0)
+
+
+def test_max_lateness_from_the_environment_names_the_variable(monkeypatch) -> None:
+    from services.supervision.server import MAX_LATENESS_ENV, settings_from_env
+
+    monkeypatch.setenv(MAX_LATENESS_ENV, "14400")
+    assert settings_from_env().max_lateness_s == 14_400.0
+    for bad in ("soon", "-5", "inf"):
+        monkeypatch.setenv(MAX_LATENESS_ENV, bad)
+        with pytest.raises(ValueError, match=MAX_LATENESS_ENV):
+            settings_from_env()
