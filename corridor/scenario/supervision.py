@@ -7,9 +7,19 @@ alerts; here they are scored against the planted cases with the supervision team
 (`services.supervision.evaluate.score`: case-level matching, alerts on the run's own payments
 count as false alarms, alerts on a case of another typology are reported, not counted).
 
-Stablecoin rail: its planted cases cannot settle on our ledgers (a public chain is not ours to
-write), so that rail keeps the supervision team's seeded model (normal chain traffic with
-confounders plus planted cases), labelled as such in its `source`.
+Detection delay runs from the business time at which the case's last pattern payment actually
+SETTLED on the run's ledgers (a planted payment the ledger refused does not count) to the alert's
+business time; 0 when the detector fired on arrival or before the pattern was complete (those
+are counted in `detail.detected_before_end`, see services/supervision/evaluate.py).
+
+Stablecoin rail: NOT this run's chain. The run's stablecoin rail settles its transfers on its own
+chain model, which the supervision service does not follow, and planted cases cannot settle on
+our ledgers. The stablecoin figures are the supervision team's offline model: a seeded week of
+chain traffic (with confounders) plus planted cases, judged by the same streaming detectors fed
+in perfect business-time order in one process (no feeds, no merge, no concurrency). Detection is
+independent of the labels (the detectors never see them; only scoring does), but the injector
+and the detectors were written from the same typology definitions, hence the near-perfect
+scores. `source` and `independent_of_this_run` say so in summary.json.
 """
 
 from __future__ import annotations
@@ -25,6 +35,11 @@ SOURCE = "this run's ledgers via the supervision service's live feeds"
 STABLECOIN_SOURCE = (
     "seeded typology model of services/supervision (chain traffic with confounders + planted "
     "cases; a chain is not settled through this run's ledgers)"
+)
+STABLECOIN_CAVEAT = (
+    "not measured on this run: the supervision service does not follow the run's chain; the "
+    "seeded model's postings are fed to the detectors in perfect business-time order in one "
+    "process, and its injector was written from the detectors' own typology definitions"
 )
 STABLECOIN_MODEL_SCALE = 0.25
 STABLECOIN_CASES = 6
@@ -53,9 +68,22 @@ def supervision_block(
 
 
 # ----------------------------------------------------------------------------- CBDC, live
+def _settled_pattern_end(live: Any) -> dict[str, float]:
+    """Per case, the business time its last pattern payment settled on the run's ledgers: the
+    last settled payment at or before the planned pattern end (placement loads and the cash-out
+    after it are not the pattern; a payment the ledger refused is not there to be detected)."""
+    planned = {c.case_id: c.pattern_end_at for c in live.plan.cases}
+    out: dict[str, float] = {}
+    for e, o, at in live.outcomes:
+        if o.ok and e.action == "pay" and e.case_id in planned and e.at <= planned[e.case_id]:
+            out[e.case_id] = max(out.get(e.case_id, at), at)
+    return out
+
+
 def _real_cases(live: Any, shift: float) -> list[Any]:
     """The planted cases in the run's ids and business time (world time + `shift`)."""
     plan, real = live.plan, live.real
+    settled_end = _settled_pattern_end(live)
     out = []
     for c in plan.cases:
         out.append(
@@ -65,7 +93,7 @@ def _real_cases(live: Any, shift: float) -> list[Any]:
                 transfer_ids=frozenset(live.case_transfers.get(c.case_id, ())),
                 start_at=c.start_at + shift,
                 end_at=c.end_at + shift,
-                pattern_end_at=c.pattern_end_at + shift,
+                pattern_end_at=settled_end.get(c.case_id, c.pattern_end_at + shift),
                 entry_accounts=tuple(real.get(a, a) for a in c.entry_accounts),
                 exit_accounts=tuple(real.get(a, a) for a in c.exit_accounts),
             )
@@ -129,6 +157,10 @@ def _cbdc(s: Scenario, live: Any, wanted: list[str]) -> tuple[dict[str, Any], li
     rail["alerts"] = {"total": len(rows), **dict(sorted(verdicts.items())),
                       "by_typology": dict(sorted(Counter(a.typology for a in live.alerts).items()))}  # fmt: skip
     rail["unsupported_typologies"] = live.plan.unsupported
+    rail["detection_delay_basis"] = (
+        "alert business time - business time the case's last pattern payment settled, "
+        "floored at 0 (detail.detected_before_end: cases caught before it)"
+    )
     rail["source"] = SOURCE
     return rail, rows
 
@@ -148,6 +180,7 @@ def _settlement(live: Any) -> dict[str, Any]:
         "planted_payments_settled": sum(1 for _, o in pays if o.ok),
         "planted_cross_border_settled": cross,
         "planted_payments_failed": dict(failed.most_common()),
+        "planted_payments_failed_by_typology": _failed_by_typology(live),
         "planted_loads": sum(1 for e, o, _ in live.outcomes if e.action == "load" and o.ok),
         "topups": live.topups,
         "clipped_to_balance": live.clipped,
@@ -158,6 +191,15 @@ def _settlement(live: Any) -> dict[str, Any]:
     }
 
 
+def _failed_by_typology(live: Any) -> dict[str, dict[str, int]]:
+    typ = {c.case_id: c.typology for c in live.plan.cases}
+    out: dict[str, Counter[str]] = {}
+    for e, o, _ in live.outcomes:
+        if e.action == "pay" and not o.ok:
+            out.setdefault(typ.get(e.case_id, "population"), Counter())[o.reason] += 1
+    return {k: dict(v.most_common()) for k, v in sorted(out.items())}
+
+
 # ----------------------------------------------------------------------------- stablecoin, model
 def _stablecoin_model(s: Scenario, wanted: list[str]) -> dict[str, Any]:
     from services.supervision.evaluate import run_detection, score
@@ -165,7 +207,7 @@ def _stablecoin_model(s: Scenario, wanted: list[str]) -> dict[str, Any]:
 
     typs = [t for t in wanted if t in STABLECOIN_TYPOLOGIES]
     if not typs:
-        return {"typologies": {}, "source": STABLECOIN_SOURCE}
+        return {"typologies": {}, "source": STABLECOIN_SOURCE, "independent_of_this_run": True}
     world = build_scenario(
         seed=s.seed, scale=STABLECOIN_MODEL_SCALE,
         cases_per_typology={f"stablecoin:{t}": STABLECOIN_CASES for t in typs},
@@ -174,5 +216,7 @@ def _stablecoin_model(s: Scenario, wanted: list[str]) -> dict[str, Any]:
     rail["typologies"] = {k: v for k, v in rail["typologies"].items() if k in typs}
     rail["detail"] = {k: v for k, v in rail["detail"].items() if k in typs}
     rail["source"] = STABLECOIN_SOURCE
+    rail["independent_of_this_run"] = True
+    rail["caveat"] = STABLECOIN_CAVEAT
     rail["model_postings"] = len(world.postings)
     return rail

@@ -15,10 +15,13 @@ Protocol (see README.md, "Metrics"):
      + alerts of that typology overlapping no case at all). An alert that lands on a case of
      another typology (scatter-gather is also a fan-out and a fan-in) is real laundering, so it is
      neither a hit nor a false alarm for this typology; it is reported as `cross_typology_alerts`;
-   - detection_delay_s = median over detected cases of (first matching alert's raised_at - the
-     time of the case's last planted pattern posting: the last structured payment, the last mule
-     forward, the hop that closes the loop; placement before and cash-out after are not the
-     pattern); negative when the detector caught the ring before it finished.
+   - detection_delay_s = median over detected cases of max(0, first matching alert's raised_at -
+     the time of the case's last planted pattern posting: the last structured payment, the last
+     mule forward, the hop that closes the loop; placement before and cash-out after are not the
+     pattern). A detector that fires on arrival scores ~0. An alert BEFORE the last pattern
+     posting is real (a structuring payer is flagged at its third near-threshold payment of up to
+     six) and counts 0 here; `detail.detected_before_end` counts those cases and
+     `detail.median_lead_s` says how much earlier they were caught.
 5. penetration_rate(rail) = laundered value of the rail's planted cases (detected or not) whose
    entry or exit account traces to a real identity / total laundered value (see identity.py).
 """
@@ -131,14 +134,15 @@ def score(result: RunResult, grace_s: float = GRACE_S) -> dict:
             judged = true_alerts + false_alerts
             precision = true_alerts / judged if judged else 0.0
             recall = len(first_hit) / len(mine) if mine else 0.0
-            delays = [
-                first_hit[c.case_id] - c.pattern_end_at for c in mine if c.case_id in first_hit
-            ]
+            raw = [first_hit[c.case_id] - c.pattern_end_at for c in mine if c.case_id in first_hit]
+            leads = [-d for d in raw if d < 0]
             typologies[typology] = {
                 "precision": round(precision, 4),
                 "recall": round(recall, 4),
                 "f1": round(_f1(precision, recall), 4),
-                "detection_delay_s": round(statistics.median(delays), 1) if delays else None,
+                "detection_delay_s": (
+                    round(statistics.median(max(0.0, d) for d in raw), 1) if raw else None
+                ),
             }
             detail[typology] = {
                 "cases": len(mine),
@@ -147,6 +151,8 @@ def score(result: RunResult, grace_s: float = GRACE_S) -> dict:
                 "true_alerts": true_alerts,
                 "false_alerts": false_alerts,
                 "cross_typology_alerts": cross,
+                "detected_before_end": len(leads),
+                "median_lead_s": round(statistics.median(leads), 1) if leads else None,
             }
         rails[rail] = {
             "typologies": typologies,

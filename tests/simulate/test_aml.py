@@ -33,14 +33,20 @@ def test_aml_typologies_are_settled_and_detected_on_the_runs_own_ledgers(home, t
     assert all(pid.startswith("xb-") for pid in sup["planted_payment_ids"])
     # The run's own payments are still all there (planted ones are beside them, not instead).
     assert len(pd.read_parquet(out / "payments.parquet")) == 3000
-    # Detection on live feeds: most typologies found at least once; every alert in alerts.csv.
-    # Detection quality on live feeds is timing-dependent today (three hours of CBDC payments
-    # settle concurrently, so feeds interleave late; reported as the open weakness): require that
-    # the live path finds planted laundering at all, not a quality level.
-    found = [t for t, m in cbdc["typologies"].items() if m["recall"] > 0]
-    assert found, cbdc["typologies"]
+    # Detection on live feeds. The loop waits for the planted events of each hour and the merge
+    # holds postings for the loop's span of concurrent settlement, so the detectors judge the
+    # run's postings in business-time order: every typology is found (3 cases each; measured
+    # 0.67-1.0 recall, precision 1.0) and found promptly (delay from the last settled pattern
+    # payment; before the fix alerts came 20-110 h late and were scored as false alarms).
+    for t, m in cbdc["typologies"].items():
+        assert m["recall"] >= 0.6 and m["precision"] >= 0.6, (t, m)
+        assert m["detection_delay_s"] is not None and 0 <= m["detection_delay_s"] <= 12 * 3600, (
+            t,
+            m,
+        )
+    assert cbdc["alerts"].get("false alarm", 0) <= 2, cbdc["alerts"]
     alerts = pd.read_csv(out / "alerts.csv")
     assert len(alerts) == cbdc["alerts"]["total"] and (alerts.verdict == "hit").any()
-    assert (
-        "source" in sup["rails"]["stablecoin"] and "model" in sup["rails"]["stablecoin"]["source"]
-    )
+    # The stablecoin figures are the offline model's, and say so.
+    sc = sup["rails"]["stablecoin"]
+    assert "model" in sc["source"] and sc["independent_of_this_run"] is True, sc
