@@ -9,6 +9,7 @@ a user's do; tests/security turns it on explicitly (its `secure` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import tempfile
@@ -21,6 +22,44 @@ from corridor import pg
 _counter = itertools.count()
 
 os.environ["CORRIDOR_INSECURE"] = "1"
+
+# Once every test has run and the outcome is known, the process must end. grpc.aio shuts its
+# shared completion queue down when its last object is garbage-collected, and joins its poller
+# thread; when that collection happens after the event loops that read the poller's wake-up
+# socket are gone, the poller can block on a full socket and the join never returns
+# (grpc/grpc#40989). Seen here twice, at the terminal summary, after all tests had passed. The
+# watchdog ends such a process with the outcome pytest already decided.
+TEARDOWN_GRACE_S = 120.0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import sys
+    import threading
+
+    def end() -> None:
+        sys.stderr.write(
+            f"\npytest did not exit {TEARDOWN_GRACE_S:.0f} s after the last test (grpc.aio "
+            f"shutdown at garbage collection, grpc/grpc#40989); exiting with status {exitstatus}\n"
+        )
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(int(exitstatus))
+
+    watchdog = threading.Timer(TEARDOWN_GRACE_S, end)
+    watchdog.daemon = True
+    watchdog.start()
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def collect_grpc_garbage_in_the_loop():
+    """After each module, collect its garbage while the session's event loop runs: grpc.aio
+    objects left in reference cycles are then finalised where their loop can still read the
+    poller's wake-ups, not at some later collection outside any loop (see TEARDOWN_GRACE_S)."""
+    yield
+    import gc
+
+    gc.collect()
+    await asyncio.sleep(0)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,10 @@ class CorridorSimulation:
         self.loop_wall_s = 0.0
         self.cbdc_done = 0
         self._inflight: list[asyncio.Task[float]] = []
+        # Awaited before each step with its start (business seconds): a part of the run that
+        # settles its own payments on the same ledgers (planted laundering) holds the loop back
+        # until it has caught up, so every ledger's business clock moves together.
+        self.before_step: list[Callable[[float], Awaitable[None]]] = []
 
     # ------------------------------------------------------------------ parts
     def _stablecoin_world(self) -> Any:
@@ -140,7 +145,9 @@ class CorridorSimulation:
         # the volume traffic is sampled at CORRIDOR_TRACE_RATIO (default 0: a million-payment run
         # would otherwise write gigabytes of spans and slow every service down).
         sampling = {
-            "OTEL_TRACES_SAMPLER": os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            "OTEL_TRACES_SAMPLER": os.environ.get(
+                "OTEL_TRACES_SAMPLER", "parentbased_traceidratio"
+            ),
             "OTEL_TRACES_SAMPLER_ARG": os.environ.get("CORRIDOR_TRACE_RATIO", "0"),
         }
         fleet.extra_env = {**env, "CORRIDOR_TRACE_FILE": str(traces), **sampling}
@@ -210,6 +217,8 @@ class CorridorSimulation:
                 end = min(horizon, start + STEP_S)
                 batch = self.demand.generate(start, end)
                 stress = await self._stress(start)
+                for wait in self.before_step:
+                    await wait(start)
                 await self._step(client, batch, stress, start, end)
                 done += len(batch)
                 rate = done / max(1e-9, time.perf_counter() - t0)

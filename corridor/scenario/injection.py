@@ -578,24 +578,19 @@ async def planted_laundering(sim: Any, client: Any) -> AsyncIterator[None]:
         ):
             await live.open()
         follower = asyncio.create_task(live.follow())
-        step = sim._step
 
-        async def paced_step(
-            client: Any, batch: Any, stress: Any, start: float, end: float
-        ) -> None:
+        async def settled_before(start: float) -> None:
             # The loop does not start a step before the planted events before it have settled.
-            # TODO(lead): an explicit pacing hook in the engine's loop instead of this shim.
             await live.wait_settled(start, follower)
-            await step(client, batch, stress, start, end)
 
-        sim._step = paced_step
+        sim.before_step.append(settled_before)
         try:
             yield
         except BaseException:
             follower.cancel()
             raise
         finally:
-            del sim._step  # the class's own method again
+            sim.before_step.remove(settled_before)
         live.loop_done = True
         await follower
         with sim.console.status(
