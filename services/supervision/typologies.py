@@ -715,7 +715,9 @@ class TypologyInjector:
         rng, j = self.rng, self._jur()
         wallet = self._wallet(case, j, 2)
         self._cover(case, wallet, 2)
-        receivers = [self._wallet(case, j, 3) for _ in range(rng.randint(1, 4))]
+        # Tier-2 receivers: a real node caps a tier-3 wallet's balance (CNY 20,000), far below
+        # what a burst of 14-50 payments puts on one to four receivers.
+        receivers = [self._wallet(case, j, 2) for _ in range(rng.randint(1, 4))]
         n = rng.randint(14, 50)
         amounts = [self._cny(wallet, rng.uniform(300, 2_400)) for _ in range(n)]
         self._load(case, wallet, sum(amounts), max(T0 + HOUR_S, t - rng.uniform(1, 3) * DAY_S))
