@@ -121,6 +121,7 @@ class PlantPlan:
     t0: float  # world business time that maps to the scenario's start
     requested: list[str]
     unsupported: dict[str, str]
+    watch_list: frozenset[str] = frozenset()  # world ids of listed parties (watch_list cases)
 
 
 def plan_cases(s: Scenario, total_payments: int) -> PlantPlan:
@@ -138,9 +139,6 @@ def plan_cases(s: Scenario, total_payments: int) -> PlantPlan:
     requested = [t.name for t in sup.typologies]
     unsupported = {t: "not a typology of the supervision service" for t in requested
                    if t not in CBDC_TYPOLOGIES}  # fmt: skip
-    # The fleet's supervision service has no watch-list setting: a listed party cannot be named.
-    if "watch_list" in requested:
-        unsupported["watch_list"] = "the supervision service takes no watch list at start"
     weights = [(t.name, t.weight) for t in sup.typologies if t.name not in unsupported]
     world = _recording_world(s.seed ^ WORLD_SEED_SALT, max(MIN_DAYS, math.ceil(s.days)))
     population = NormalTraffic(world, 0.02).build_population()
@@ -161,7 +159,8 @@ def plan_cases(s: Scenario, total_payments: int) -> PlantPlan:
     for e in events:
         if e.kind in ("merchant", "voucher") and e.action == "pay" and e.mcc:
             merchants.setdefault(e.payee.id, e.mcc)
-    return PlantPlan(injector.cases({}), events, merchants, T0, requested, unsupported)
+    return PlantPlan(injector.cases({}), events, merchants, T0, requested, unsupported,
+                     frozenset(injector.watch_list))  # fmt: skip
 
 
 @dataclass
@@ -271,6 +270,7 @@ class PlantedLaundering:
             "CORRIDOR_BRIDGE_TARGET": self.client.endpoints["bridge"],
             "CORRIDOR_DATABASE_URL_SUPERVISION": self.db_url,
             MAX_LATENESS_ENV: str(max_lateness_s()),
+            **self._watch_list_env(),
         }
         self.fleet = fleet
         await asyncio.to_thread(fleet.start)
@@ -279,6 +279,20 @@ class PlantedLaundering:
 
         self.sup_channel = channel(fleet.get("supervision").target)
         self.sup = supervision_pb2_grpc.SupervisionStub(self.sup_channel)
+
+    def _watch_list_env(self) -> dict[str, str]:
+        """The listed parties of the planted watch_list cases, as the supervisor's file of real
+        (pseudonymous) wallet ids, read by the service at start."""
+        from services.supervision.server import WATCH_LIST_ENV
+
+        listed = sorted(self.real[w] for w in self.plan.watch_list if w in self.real)
+        if not listed:
+            return {}
+        path = self.sim.o.state / f"watch-list-{self.sim.tag}.txt"
+        path.write_text(
+            "# planted by corridor simulate (aml typologies)\n" + "\n".join(listed) + "\n"
+        )
+        return {WATCH_LIST_ENV: str(path)}
 
     async def close(self) -> None:
         if self.fleet is not None:

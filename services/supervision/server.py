@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 
@@ -130,21 +131,64 @@ def bridge_target_from_env() -> str:
 
 
 MAX_LATENESS_ENV = "CORRIDOR_SUPERVISION_MAX_LATENESS_S"
+WATCH_LIST_ENV = "CORRIDOR_SUPERVISION_WATCH_LIST"
+KNOWN_SERVICES_ENV = "CORRIDOR_SUPERVISION_KNOWN_SERVICES"
+MAX_LISTED = 1_000_000
 
 
 def settings_from_env() -> SupervisionSettings:
     """SupervisionSettings with what a launcher may set in the environment:
-    CORRIDOR_SUPERVISION_MAX_LATENESS_S (business seconds, >= 0; see PostingMerge)."""
+
+    CORRIDOR_SUPERVISION_MAX_LATENESS_S   business seconds, >= 0 (see PostingMerge)
+    CORRIDOR_SUPERVISION_WATCH_LIST       a file of watch-listed (sanctioned, designated) wallet
+                                          or address ids, one per line, `#` comments
+    CORRIDOR_SUPERVISION_KNOWN_SERVICES   a file of attributed service accounts (exchanges, ramps,
+                                          processors) whose fan-in/fan-out is their business
+    A bad value is a ValueError naming the variable (and the file's line)."""
+    lateness = _lateness_from_env()
+    detectors = dataclasses.replace(
+        DetectorPolicy(),
+        watch_list=_ids_from_file(WATCH_LIST_ENV),
+        known_services=_ids_from_file(KNOWN_SERVICES_ENV),
+    )
+    return SupervisionSettings(detectors=detectors, max_lateness_s=lateness)
+
+
+def _lateness_from_env() -> float:
     raw = os.environ.get(MAX_LATENESS_ENV, "").strip()
     if not raw:
-        return SupervisionSettings()
+        return 0.0
     try:
         lateness = float(raw)
     except ValueError:
         raise ValueError(f"{MAX_LATENESS_ENV}: not a number of seconds ({raw!r})") from None
     if not lateness >= 0 or lateness == float("inf"):
         raise ValueError(f"{MAX_LATENESS_ENV}: must be a finite number >= 0 (got {raw!r})")
-    return SupervisionSettings(max_lateness_s=lateness)
+    return lateness
+
+
+def _ids_from_file(variable: str) -> frozenset[str]:
+    """Pseudonymous ids, one per line; blank lines and `# ...` comments ignored."""
+    path = os.environ.get(variable, "").strip()
+    if not path:
+        return frozenset()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc}") from None
+    ids: set[str] = set()
+    for n, line in enumerate(lines, 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        if any(c.isspace() for c in entry) or len(entry) > 128:
+            raise ValueError(
+                f"{variable}: {path}:{n}: {entry[:40]!r} is not one id (no spaces, <= 128 chars)"
+            )
+        ids.add(entry)
+    if len(ids) > MAX_LISTED:
+        raise ValueError(f"{variable}: {path}: more than {MAX_LISTED:,} ids")
+    return frozenset(ids)
 
 
 class SupervisionService:

@@ -176,3 +176,27 @@ def test_max_lateness_from_the_environment_names_the_variable(monkeypatch) -> No
         monkeypatch.setenv(MAX_LATENESS_ENV, bad)
         with pytest.raises(ValueError, match=MAX_LATENESS_ENV):
             settings_from_env()
+
+
+def test_watch_list_and_known_services_load_at_start(monkeypatch, tmp_path) -> None:
+    from services.supervision.server import (
+        KNOWN_SERVICES_ENV,
+        WATCH_LIST_ENV,
+        settings_from_env,
+    )
+
+    listed = tmp_path / "watch.txt"
+    listed.write_text("# designated 2026-11\ncn.w.aaa\n\nhk.w.bbb  # by HKMA\n0xdead\n")
+    services = tmp_path / "services.txt"
+    services.write_text("bridge.lp.lp-hk-1\n")
+    monkeypatch.setenv(WATCH_LIST_ENV, str(listed))
+    monkeypatch.setenv(KNOWN_SERVICES_ENV, str(services))
+    settings = settings_from_env()
+    assert settings.detectors.watch_list == {"cn.w.aaa", "hk.w.bbb", "0xdead"}
+    assert settings.detectors.known_services == {"bridge.lp.lp-hk-1"}
+    listed.write_text("cn.w.aaa\ntwo ids here\n")
+    with pytest.raises(ValueError, match=rf"{WATCH_LIST_ENV}: .*watch.txt:2"):
+        settings_from_env()
+    monkeypatch.setenv(WATCH_LIST_ENV, str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match=f"{WATCH_LIST_ENV}: cannot read"):
+        settings_from_env()
