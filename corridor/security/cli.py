@@ -179,6 +179,14 @@ def chaos_command(
     workers: Annotated[int, typer.Option(min=1, help="Concurrent paying clients")] = 12,
     seed: Annotated[int, typer.Option(help="Seed for the load and the faults")] = 1,
     insecure: Annotated[bool, typer.Option("--insecure", help="Plaintext, no credentials")] = False,
+    restart_after_pg: Annotated[
+        bool,
+        typer.Option(
+            "--restart-after-pg",
+            help="Restart every service after each PostgreSQL restart (a liveness probe); by "
+            "default they must reconnect on their own",
+        ),
+    ] = False,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Keep state here [default: a temp dir, removed]"),
@@ -197,7 +205,7 @@ def chaos_command(
     opts = ChaosOptions(
         minutes=minutes, kill_every_s=kill_every, pg_restart_every_s=pg_restart_every,
         services=names, workers=workers, seed=seed, secure=secure, state=data_dir,
-        keep=data_dir is not None,
+        keep=data_dir is not None, restart_after_pg=restart_after_pg,
     )  # fmt: skip
     result = run_chaos(opts, say=lambda m: console.print(m))
     t = Table(title="chaos soak")
