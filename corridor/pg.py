@@ -25,6 +25,19 @@ T = TypeVar("T")
 _EMBEDDED: dict[str, object] = {}
 
 
+# What a lost or unreachable database server raises (a crash, a restart, a network cut): worth
+# retrying, unlike a bug. Services answer these UNAVAILABLE with a retry hint, never INTERNAL.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+    OSError,
+)
+
+
 class DatabaseServerError(Exception):
     """The database server could not be used at all (unreachable, login refused, bad URL): a
     command reports this message and stops, nothing to retry inside."""

@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from corridor import telemetry
+from corridor import pg, telemetry
 from corridor.errors import CorridorError, invalid
 
 log = logging.getLogger("corridor.server")
@@ -151,6 +151,15 @@ def nul_field(message: Any, prefix: str = "") -> str | None:
 async def _fail(context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
     if isinstance(exc, CorridorError):
         await context.abort_with_status(exc.to_status())
+    if isinstance(exc, pg.CONNECTION_ERRORS):  # the database is away: retry, not a bug
+        log.warning("%s: database unavailable (%s: %s)", method, type(exc).__name__, exc)
+        await context.abort_with_status(
+            CorridorError(
+                grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                f"the database is unreachable ({type(exc).__name__}); retry with the same key",
+                retry_after_s=1.0,
+            ).to_status()
+        )  # fmt: skip
     log.exception("unexpected error in %s", method, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method} (see server log)")
 

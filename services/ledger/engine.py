@@ -32,6 +32,7 @@ from enum import IntEnum
 import asyncpg
 import grpc
 
+from corridor import pg
 from corridor.clock import business_day
 from corridor.errors import CorridorError, exhausted
 from corridor.money import INT64_MAX, known_currency
@@ -58,15 +59,7 @@ ADVISORY_LOCK_KEY = 0x434F5252  # "CORR"
 MAX_TIMEOUT_S = 366 * 86_400  # a pending transfer waits at most a year
 MAX_GROUP_TRANSFERS = 16_384
 WRITER_SETTINGS = {"random_page_cost": "1.1", "enable_seqscan": "off"}
-_CONNECTION_ERRORS = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CannotConnectNowError,
-    ConnectionError,
-    OSError,
-)
+_CONNECTION_ERRORS = pg.CONNECTION_ERRORS
 
 
 @dataclass(slots=True)
