@@ -31,8 +31,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.InternalClientError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CannotConnectNowError,
+    # Class 57: admin/crash shutdown, cannot connect now (starting up), query cancelled.
+    asyncpg.exceptions.OperatorInterventionError,
     ConnectionError,
     OSError,
 )

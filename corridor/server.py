@@ -148,15 +148,28 @@ def nul_field(message: Any, prefix: str = "") -> str | None:
     return None
 
 
+_TRANSIENT_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _dependency_away(exc: BaseException) -> str:
+    """DATABASE_UNAVAILABLE / UPSTREAM_UNAVAILABLE when `exc` says a dependency is down, else ''."""
+    if isinstance(exc, pg.CONNECTION_ERRORS):
+        return "DATABASE_UNAVAILABLE"
+    if isinstance(exc, grpc.aio.AioRpcError) and exc.code() in _TRANSIENT_CODES:
+        return "UPSTREAM_UNAVAILABLE"  # e.g. the bridge asking a node that is restarting
+    return ""
+
+
 async def _fail(context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
     if isinstance(exc, CorridorError):
         await context.abort_with_status(exc.to_status())
-    if isinstance(exc, pg.CONNECTION_ERRORS):  # the database is away: retry, not a bug
-        log.warning("%s: database unavailable (%s: %s)", method, type(exc).__name__, exc)
+    away = _dependency_away(exc)
+    if away:  # a database or a service this one needs is down: retry, not a bug
+        log.warning("%s: %s (%s: %s)", method, away, type(exc).__name__, exc)
         await context.abort_with_status(
             CorridorError(
-                grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE",
-                f"the database is unreachable ({type(exc).__name__}); retry with the same key",
+                grpc.StatusCode.UNAVAILABLE, away,
+                f"{away.lower().replace('_', ' ')} ({type(exc).__name__}); retry with the same key",
                 retry_after_s=1.0,
             ).to_status()
         )  # fmt: skip

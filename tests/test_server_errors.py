@@ -55,3 +55,22 @@ async def test_a_bug_is_internal_and_keeps_its_traceback_to_the_log() -> None:
         assert "Traceback" not in (info.value.details() or "")
     finally:
         await running.stop(0)
+
+
+async def test_a_service_this_one_needs_being_down_is_unavailable_too() -> None:
+    # What the bridge saw when it asked a restarting node who operates a wallet.
+    async with channel("127.0.0.1:1") as dead:
+        with pytest.raises(grpc.aio.AioRpcError) as upstream:
+            await ledger_pb2_grpc.LedgerStub(dead).Echo(common_pb2.EchoRequest(), timeout=2)
+    running = await start_server(
+        [(ledger_pb2_grpc.add_LedgerServicer_to_server, BrokenLedger(upstream.value),
+          "corridor.v1.Ledger")]
+    )  # fmt: skip
+    try:
+        async with channel(f"127.0.0.1:{running.port}") as ch:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await ledger_pb2_grpc.LedgerStub(ch).Echo(common_pb2.EchoRequest(), timeout=5)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_details(info.value).reason == "UPSTREAM_UNAVAILABLE"
+    finally:
+        await running.stop(0)
