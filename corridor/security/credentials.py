@@ -250,14 +250,6 @@ def metadata_for(
     return md
 
 
-def act_as(role: str, subject: str) -> None:
-    """Give this client process (a bench, the demo) an identity for calls that carry none of
-    their own, unless the user chose one (CORRIDOR_IDENTITY / CORRIDOR_CREDENTIAL). Call it
-    before opening channels: `corridor.server.channel()` attaches it when security is on."""
-    if not os.environ.get("CORRIDOR_CREDENTIAL"):
-        os.environ.setdefault("CORRIDOR_IDENTITY", f"{role}:{subject}")
-
-
 def _provisioned_credential() -> str:
     """A container's service credential: <security dir>/credentials/<CORRIDOR_SERVICE_IDENTITY>.jwt,
     written by `corridor certs --service-credentials` (infra/compose.yaml's `certs` job)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from corridor import pg
 from corridor.bench import baseline_commit_tps, closed_loop, free_port, percentile, security_mode
+from corridor.security.credentials import metadata_for
 from corridor.server import channel
 from corridor.v1 import vouchers_pb2 as pb
 from corridor.v1 import vouchers_pb2_grpc
@@ -82,11 +83,12 @@ def condition_evals_per_s(seconds: float) -> float:
     return done / (time.perf_counter() - t0)
 
 
-async def _prepare(stub: Any) -> None:
+async def _prepare(stub: Any, md: tuple[tuple[str, str], ...]) -> None:
     await stub.Deposit(
         pb.VoucherDepositRequest(
             idempotency_key="seed", funder_id="gov-bench", amount_minor=10**15, currency="CNY"
-        )
+        ),
+        metadata=md,
     )
     expires = at_us(START + dt.timedelta(days=365))
     await asyncio.gather(
@@ -103,7 +105,8 @@ async def _prepare(stub: Any) -> None:
                         merchant_categories=[GOOD, "5812"], regions=["4403"]
                     ),
                     business_at_us=at_us(START),
-                )
+                ),
+                metadata=md,
             )
             for i in range(PROGRAMS)
         )
@@ -114,22 +117,24 @@ async def _measure(target: str, seconds: float) -> dict[str, Any]:
     rng = random.Random(7)
     serial = iter(range(10**12))
     counts = {"evaluated": 0}
+    # An operations identity, passed per call like every client's credential (authz.RULES).
+    md = metadata_for("admin", "bench")
     async with channel(target) as ch:
         stub = vouchers_pb2_grpc.VouchersStub(ch)
-        await _prepare(stub)
+        await _prepare(stub, md)
 
         async def batch() -> int:
             request = pb.RedeemVoucherBatchRequest(
                 redemptions=[_redeem(rng, next(serial)) for _ in range(BATCH)]
             )
-            response = await stub.RedeemBatch(request)
+            response = await stub.RedeemBatch(request, metadata=md)
             counts["evaluated"] += len(response.results)
             return sum(1 for r in response.results if r.settled)
 
         async def unary() -> int:
             request = _redeem(rng, next(serial))
             request.merchant.category = GOOD
-            await stub.Redeem(request)
+            await stub.Redeem(request, metadata=md)
             return 1
 
         await closed_loop(batch, 2, min(1.0, seconds / 4))  # warm-up: caches, accounts
@@ -162,9 +167,7 @@ async def bench_vouchers(seconds: float, state: Path | None = None) -> dict[str,
     """Run every phase and return the figures (the CLI prints the JSON as its last line)."""
     from corridor.config import state_dir
     from corridor.fleet import wait_healthy
-    from corridor.security.credentials import act_as
 
-    act_as("admin", "bench")  # deposits, programs and redemptions as an operations identity
     state = state or state_dir()
     server = pg.server_url(state)
     base_tps, _ = await baseline_commit_tps(
